@@ -1,0 +1,34 @@
+# netoops: see README.md. Every target works from a clean clone as root.
+SHELL := /bin/bash
+GO ?= go
+export CGO_ENABLED := 0
+BIN := out/bin
+CMDS := $(notdir $(wildcard cmd/*))
+GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
+
+.PHONY: all build test vet unit fuzz-seed check-patches kernel e2e demo bench clean
+
+all: build
+
+build:
+	@mkdir -p $(BIN)
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w on the files above"; exit 1; }
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+# A short run of every fuzz target on top of its committed corpus.
+fuzz-seed:
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=10s ./pkg/wire
+
+test: vet unit fuzz-seed
+
+bench:
+	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/...
+
+clean:
+	rm -rf out
