@@ -1,0 +1,199 @@
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// VMConfig describes one guest boot.
+type VMConfig struct {
+	QEMU    string // qemu-system-x86_64 binary; default from PATH
+	Kernel  string // bzImage
+	Initrd  string // uncompressed newc cpio
+	Cmdline string // appended after the harness's own kernel parameters
+	MemMB   int    // default 256
+	NIC     string // QEMU NIC model, default virtio-net-pci
+	// Netdev is extra options for "-netdev user,id=n0,...".
+	Netdev string
+	// Pcap, if set, records the guest NIC's traffic with a filter-dump object.
+	Pcap string
+	// Dir receives console.log (ttyS0, the kernel console) and guest.log
+	// (ttyS1, the scenario script's own output).
+	Dir string
+	// Timeout bounds the whole run; the guest is killed when it expires.
+	Timeout time.Duration
+}
+
+// VM is a running guest.
+type VM struct {
+	Console  string // path of the serial console capture
+	GuestLog string // path of the script output capture
+	Started  time.Time
+
+	cmd  *exec.Cmd
+	done chan struct{}
+	err  error
+	once sync.Once
+	stop context.CancelFunc
+}
+
+// DefaultCmdline is the harness's part of the kernel command line. panic=1
+// reboots a second after a panic and -no-reboot turns the reboot into QEMU
+// exiting, so every crashing scenario ends by itself.
+const DefaultCmdline = "console=ttyS0,115200 ignore_loglevel panic=1 rdinit=/init net.ifnames=0 nokaslr"
+
+// Args returns the qemu command line for c.
+func (c *VMConfig) Args() []string {
+	mem := c.MemMB
+	if mem == 0 {
+		mem = 256
+	}
+	nic := c.NIC
+	if nic == "" {
+		nic = "virtio-net-pci"
+	}
+	netdev := "user,id=n0,ipv4=on,ipv6=on"
+	if c.Netdev != "" {
+		netdev += "," + c.Netdev
+	}
+	args := []string{
+		"-accel", "tcg", "-nodefaults", "-no-user-config", "-display", "none",
+		"-m", fmt.Sprint(mem), "-smp", "1", "-no-reboot",
+		"-serial", "file:" + filepath.Join(c.Dir, "console.log"),
+		"-serial", "file:" + filepath.Join(c.Dir, "guest.log"),
+		"-kernel", c.Kernel, "-initrd", c.Initrd,
+		"-append", strings.TrimSpace(DefaultCmdline + " " + c.Cmdline),
+		"-netdev", netdev,
+		"-device", nic + ",netdev=n0,mac=52:54:00:12:34:56",
+	}
+	if c.Pcap != "" {
+		args = append(args, "-object", "filter-dump,id=f0,netdev=n0,file="+c.Pcap)
+	}
+	return args
+}
+
+// StartVM boots a guest. The guest runs until it powers off, reboots,
+// panics (and reboots), or the timeout kills it.
+func StartVM(ctx context.Context, c VMConfig) (*VM, error) {
+	if c.Timeout == 0 {
+		c.Timeout = 2 * time.Minute
+	}
+	bin := c.QEMU
+	if bin == "" {
+		bin = "qemu-system-x86_64"
+	}
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	vm := &VM{
+		Console:  filepath.Join(c.Dir, "console.log"),
+		GuestLog: filepath.Join(c.Dir, "guest.log"),
+		done:     make(chan struct{}),
+		stop:     cancel,
+	}
+	os.Remove(vm.Console)
+	os.Remove(vm.GuestLog)
+	var stderr bytes.Buffer
+	vm.cmd = exec.CommandContext(ctx, bin, c.Args()...)
+	vm.cmd.Stderr = &stderr
+	vm.cmd.Stdout = &stderr
+	vm.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	vm.cmd.WaitDelay = 5 * time.Second
+	os.WriteFile(filepath.Join(c.Dir, "qemu.cmd"), []byte(shellQuote(append([]string{bin}, c.Args()...))+"\n"), 0o644)
+	vm.Started = time.Now()
+	if err := vm.cmd.Start(); err != nil {
+		cancel()
+		return nil, err
+	}
+	go func() {
+		err := vm.cmd.Wait()
+		if ctx.Err() == context.DeadlineExceeded {
+			err = fmt.Errorf("guest still running after %v, killed", c.Timeout)
+		} else if err != nil {
+			err = fmt.Errorf("qemu: %v: %s", err, strings.TrimSpace(stderr.String()))
+		}
+		vm.err = err
+		cancel()
+		close(vm.done)
+	}()
+	return vm, nil
+}
+
+// Wait waits for QEMU to exit and returns why it failed, if it did.
+func (vm *VM) Wait() error {
+	<-vm.done
+	return vm.err
+}
+
+// Done is closed when QEMU has exited.
+func (vm *VM) Done() <-chan struct{} { return vm.done }
+
+// Kill stops the guest now.
+func (vm *VM) Kill() {
+	vm.stop()
+	<-vm.done
+}
+
+// ReadConsole returns the kernel console captured so far, without the
+// carriage returns the tty adds.
+func (vm *VM) ReadConsole() string {
+	b, _ := os.ReadFile(vm.Console)
+	return string(bytes.ReplaceAll(b, []byte("\r"), nil))
+}
+
+// ErrExited is returned by WaitConsole when the guest exited first.
+var ErrExited = errors.New("guest exited")
+
+// WaitConsole polls the console until it contains s and returns when it
+// was first seen. It gives up when the guest exits (after a last look), the
+// context ends, or timeout passes.
+func (vm *VM) WaitConsole(ctx context.Context, s string, timeout time.Duration) (time.Time, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if strings.Contains(vm.ReadConsole(), s) {
+			return time.Now(), nil
+		}
+		select {
+		case <-vm.done:
+			if strings.Contains(vm.ReadConsole(), s) {
+				return time.Now(), nil
+			}
+			return time.Time{}, fmt.Errorf("waiting for %q: %w", s, ErrExited)
+		case <-ctx.Done():
+			return time.Time{}, ctx.Err()
+		case <-deadline.C:
+			return time.Time{}, fmt.Errorf("%q not on the console after %v", s, timeout)
+		case <-tick.C:
+		}
+	}
+}
+
+func shellQuote(args []string) string {
+	var b strings.Builder
+	for i, a := range args {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=,+@", r))
+		}) < 0 {
+			b.WriteString(a)
+			continue
+		}
+		b.WriteString("'" + strings.ReplaceAll(a, "'", `'\''`) + "'")
+	}
+	return b.String()
+}
