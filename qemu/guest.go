@@ -179,7 +179,7 @@ func (s *Sink) serve() {
 			}
 			s.mu.Lock()
 			s.files[name] = b
-					s.mu.Unlock()
+			s.mu.Unlock()
 		}()
 	}
 }
