@@ -1,0 +1,379 @@
+package catcher
+
+import (
+	"encoding/hex"
+	"errors"
+	"hash/maphash"
+	"net/netip"
+	"os"
+	"time"
+	"unsafe"
+
+	"github.com/netoops/netoops/pkg/wire"
+)
+
+// maxIntervals bounds a dump's range set: a sender cutting a log into
+// pieces leaves at most a few holes; a hostile one sending alternate bytes
+// would otherwise make the bookkeeping grow with the bytes in flight.
+const maxIntervals = 4096
+
+// dumpKey identifies a dump: boot id, sequence and a hash of the host name
+// (the name itself is compared on every hit).
+type dumpKey struct {
+	boot [16]byte
+	seq  uint32
+	host uint64
+}
+
+// dump is the state of one dump being received (or recently stored).
+type dump struct {
+	key                        dumpKey
+	id                         uint64
+	host, release, label, text string
+	reason                     wire.Reason
+	flags                      wire.Flags
+	timeNS                     uint64
+	count                      uint32
+	copies                     uint8
+	total                      uint32
+	src                        netip.AddrPort
+	first, last                time.Time
+	packets, dups, conflicts   uint64
+	have                       uint64 // bytes in ranges
+	ranges                     rangeSet
+	fe                         *fileEntry
+	hasFile                    bool // the temporary file exists
+	dirty                      bool // holds bytes not yet stored
+	stored                     bool // stored at least once (partial)
+	complete                   bool // stored complete: only absorbs late copies
+	retryAt                    time.Time
+	logPath, metaPath          string
+	prev, next                 *dump // LRU, most recent first
+}
+
+// shard owns a subset of the dumps (by key hash). Its methods are called
+// from one goroutine only.
+type shard struct {
+	e       *Engine
+	table   map[dumpKey]*dump
+	lru     dump // sentinel: lru.next is the most recent
+	n, cap  int
+	files   fileCache
+	copyBuf []byte
+	lastLog time.Time
+
+	idx         int
+	inFlight    int64 // published to the engine in sweeps
+	bookkeeping int64
+}
+
+func newShard(e *Engine, capacity, files int) *shard {
+	s := &shard{e: e, table: make(map[dumpKey]*dump), cap: max(capacity, 1)}
+	s.lru.next, s.lru.prev = &s.lru, &s.lru
+	s.files.init(max(files, 2))
+	return s
+}
+
+func (s *shard) unlink(d *dump) {
+	d.prev.next, d.next.prev = d.next, d.prev
+	d.prev, d.next = nil, nil
+}
+
+func (s *shard) pushFront(d *dump) {
+	d.next, d.prev = s.lru.next, &s.lru
+	s.lru.next.prev = d
+	s.lru.next = d
+}
+
+func (s *shard) touch(d *dump) {
+	if s.lru.next != d {
+		s.unlink(d)
+		s.pushFront(d)
+	}
+}
+
+// keyOf returns the dump key of p.
+func keyOf(seed maphash.Seed, p *wire.Packet) dumpKey {
+	return dumpKey{boot: p.BootID, seq: p.DumpSeq, host: maphash.Bytes(seed, p.Host)}
+}
+
+func (s *shard) logErr(now time.Time, msg string, args ...any) {
+	if now.Sub(s.lastLog) >= time.Second {
+		s.lastLog = now
+		s.e.log.Error(msg, args...)
+	}
+}
+
+// handle processes one valid packet.
+func (s *shard) handle(p *wire.Packet, src netip.AddrPort, now time.Time) {
+	m := s.e.metrics
+	if p.Flags&wire.FlagAuth != 0 {
+		m.Dropped(DropAuth).Inc()
+		return
+	}
+	if p.TotalLen > s.e.cfg.MaxDumpBytes {
+		m.Dropped(DropTooLarge).Inc()
+		return
+	}
+	k := keyOf(s.e.seed, p)
+	d := s.table[k]
+	isNew := false
+	if d == nil {
+		if d = s.create(k, p, src, now); d == nil {
+			return
+		}
+		isNew = true
+	} else if d.host != string(p.Host) { // no allocation: compiler-optimised comparison
+		m.Dropped(DropConflict).Inc()
+		return
+	}
+	if p.TotalLen != d.total {
+		d.conflicts++
+		m.Dropped(DropConflict).Inc()
+		return
+	}
+	d.packets++
+	d.last = now
+	s.touch(d)
+	off, end := p.Offset, uint32(p.End())
+	if !isNew && d.ranges.contains(off, end) {
+		d.dups++
+		m.Duplicates.Inc()
+		return
+	}
+	if len(d.ranges.iv) >= maxIntervals {
+		m.Dropped(DropFragmented).Inc()
+		return
+	}
+	var werr error
+	d.ranges.gaps(off, end, func(a, b uint32) {
+		if werr == nil {
+			werr = s.write(d, a, p.Payload[a-off:b-off], now)
+		}
+	})
+	if werr != nil {
+		m.Dropped(DropStoreError).Inc()
+	}
+	if !d.dirty {
+		d.dirty = true
+		s.inFlight++
+	}
+	if d.have == uint64(d.total) {
+		s.finalize(d, now)
+	}
+}
+
+// create adds a dump for the first packet p of key k, making room if the
+// table is full. It returns nil if the packet must be dropped.
+func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, now time.Time) *dump {
+	m := s.e.metrics
+	if s.n >= s.cap && !s.evictOldest(now) {
+		m.Dropped(DropMaxDumps).Inc()
+		return nil
+	}
+	if !s.e.sources.acquire(src.Addr()) {
+		m.Dropped(DropPerSource).Inc()
+		return nil
+	}
+	d := &dump{
+		key: k, id: s.e.nextID.Add(1),
+		host: string(p.Host), release: string(p.Release), label: string(p.Label), text: string(p.ReasonText),
+		reason: p.Reason, flags: p.Flags, timeNS: p.TimeNS, count: p.Count, copies: p.Copies,
+		total: p.TotalLen, src: src, first: now, last: now,
+	}
+	s.table[k] = d
+	s.pushFront(d)
+	s.n++
+	return d
+}
+
+// evictOldest frees a table slot: the least recently active dump is
+// stored (as partial if it has unstored bytes) and forgotten. It returns
+// false if that dump could not be stored.
+func (s *shard) evictOldest(now time.Time) bool {
+	d := s.lru.prev
+	if d == &s.lru {
+		return false
+	}
+	if d.dirty && !s.finalize(d, now) {
+		return false
+	}
+	s.remove(d)
+	return true
+}
+
+// remove forgets d and deletes its temporary file.
+func (s *shard) remove(d *dump) {
+	if d.dirty {
+		s.inFlight--
+	}
+	s.files.release(d, s)
+	if d.hasFile {
+		s.e.store.FS.Remove(s.e.store.partPath(d.id))
+		d.hasFile = false
+	}
+	s.unlink(d)
+	delete(s.table, d.key)
+	s.n--
+	s.e.sources.release(d.src.Addr())
+}
+
+// write puts p at offset off of d's temporary file (through the write
+// buffer) and records the range.
+func (s *shard) write(d *dump, off uint32, p []byte, now time.Time) error {
+	fe, err := s.files.get(d, s)
+	if err != nil {
+		s.e.metrics.StoreErrors.WithLabelValues("open").Inc()
+		s.logErr(now, "cannot open temporary file", "err", err)
+		return err
+	}
+	if err := fe.put(off, p, s); err != nil {
+		s.logErr(now, "cannot write temporary file", "err", err)
+		return err
+	}
+	d.ranges.add(off, off+uint32(len(p)))
+	d.have += uint64(len(p))
+	return nil
+}
+
+// meta builds d's sidecar.
+func (s *shard) meta(d *dump, now time.Time) *Meta {
+	m := &Meta{
+		Host: d.host, HostDir: SanitizeName(d.host), Label: d.label,
+		BootID: hex.EncodeToString(d.key.boot[:]), DumpSeq: d.key.seq, Release: d.release,
+		Reason: d.reason.String(), ReasonCode: uint8(d.reason), ReasonText: d.text,
+		FirstPacket: d.first.UTC(), LastPacket: d.last.UTC(), StoredAt: now.UTC(),
+		Source: d.src.String(), Packets: d.packets, Duplicates: d.dups, Conflicts: d.conflicts,
+		Pieces: d.count, Copies: d.copies, TotalLen: d.total, ReceivedLen: d.have,
+		Missing: d.ranges.missing(d.total), Complete: d.have == uint64(d.total),
+		Flags: uint16(d.flags), Truncated: d.flags&wire.FlagTruncated != 0,
+		Prefixed: d.flags&wire.FlagPrefixed != 0,
+	}
+	if m.Missing == nil {
+		m.Missing = []Range{}
+	}
+	m.MissingBytes = uint64(d.total) - d.have
+	if d.timeNS != 0 {
+		t := time.Unix(0, int64(d.timeNS)).UTC()
+		m.DumpTime = &t
+	}
+	return m
+}
+
+// finalize stores d as it is (complete or partial). On failure d stays in
+// flight and is retried by a later sweep.
+func (s *shard) finalize(d *dump, now time.Time) bool {
+	mt := s.e.metrics
+	if d.fe != nil {
+		if err := d.fe.flush(s); err != nil {
+			s.logErr(now, "cannot write temporary file", "err", err)
+		}
+	}
+	var src File
+	closeSrc := false
+	switch {
+	case d.fe != nil:
+		src = d.fe.f
+	case d.hasFile:
+		f, err := s.e.store.FS.OpenFile(s.e.store.partPath(d.id), os.O_RDONLY, 0)
+		if err != nil {
+			mt.StoreErrors.WithLabelValues("open").Inc()
+			s.logErr(now, "cannot open temporary file", "err", err)
+			d.retryAt = now.Add(time.Second)
+			return false
+		}
+		src, closeSrc = f, true
+	}
+	if src == nil && d.have > 0 {
+		d.retryAt = now.Add(time.Second)
+		return false
+	}
+	if s.copyBuf == nil {
+		s.copyBuf = make([]byte, 64<<10)
+	}
+	m := s.meta(d, now)
+	dumpTime := d.first
+	if m.DumpTime != nil {
+		dumpTime = *m.DumpTime
+	}
+	logPath, metaPath, n, err := s.e.store.storeDump(m, dumpTime, src, &d.ranges, s.copyBuf, d.logPath, d.metaPath)
+	if closeSrc {
+		src.Close()
+	}
+	switch {
+	case errors.Is(err, errSkip):
+		mt.DumpsSkip.Inc()
+		s.e.log.Info("dump not stored: a stored copy is at least as complete", "host", d.host, "boot_id", m.BootID, "dump_seq", d.key.seq, "meta", metaPath)
+	case err != nil:
+		d.logPath, d.metaPath = logPath, metaPath
+		mt.StoreErrors.WithLabelValues("store").Inc()
+		s.logErr(now, "cannot store dump; will retry", "host", d.host, "boot_id", m.BootID, "dump_seq", d.key.seq, "err", err)
+		d.retryAt = now.Add(time.Second)
+		return false
+	default:
+		d.logPath, d.metaPath = logPath, metaPath
+		if m.Complete {
+			mt.DumpsFull.Inc()
+		} else {
+			mt.DumpsPart.Inc()
+		}
+		mt.BytesStored.Add(float64(n))
+		s.e.emit(m, logPath, metaPath)
+	}
+	if d.dirty {
+		d.dirty = false
+		s.inFlight--
+	}
+	d.stored = true
+	if m.Complete {
+		d.complete = true
+		s.files.release(d, s)
+		if d.hasFile {
+			s.e.store.FS.Remove(s.e.store.partPath(d.id))
+			d.hasFile = false
+		}
+		d.ranges.iv = []Range{{0, d.total}}
+	}
+	return true
+}
+
+// sweep stores dumps idle for cfg.Idle as partial and forgets stored ones
+// idle for cfg.Retain.
+func (s *shard) sweep(now time.Time) {
+	idle, retain := s.e.cfg.Idle, s.e.cfg.Retain
+	var bk int64
+	for d := s.lru.prev; d != &s.lru; {
+		prev := d.prev
+		age := now.Sub(d.last)
+		switch {
+		case d.dirty && age >= idle && !now.Before(d.retryAt):
+			s.finalize(d, now)
+		case !d.dirty && age >= retain:
+			s.remove(d)
+		}
+		if d.prev != nil {
+			bk += d.memBytes()
+		}
+		d = prev
+	}
+	s.bookkeeping = bk + int64(s.files.memBytes())
+	s.e.publish(s)
+}
+
+// flushAll stores every dump with unstored bytes as it is and forgets
+// every dump.
+func (s *shard) flushAll(now time.Time) {
+	for d := s.lru.prev; d != &s.lru; {
+		prev := d.prev
+		if d.dirty {
+			s.finalize(d, now)
+		}
+		s.remove(d)
+		d = prev
+	}
+	s.e.publish(s)
+}
+
+func (d *dump) memBytes() int64 {
+	return int64(unsafe.Sizeof(*d)) + int64(len(d.host)+len(d.release)+len(d.label)+len(d.text)+len(d.logPath)+len(d.metaPath)) + int64(d.ranges.memBytes()) + 64 // map entry
+}

@@ -1,0 +1,285 @@
+package catcher
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Meta is the JSON sidecar stored next to every dump's log. docs/catcher.md
+// documents every field.
+type Meta struct {
+	Host         string     `json:"host"`
+	HostDir      string     `json:"host_dir"`
+	Label        string     `json:"label"`
+	BootID       string     `json:"boot_id"`
+	DumpSeq      uint32     `json:"dump_seq"`
+	Release      string     `json:"release"`
+	Reason       string     `json:"reason"`
+	ReasonCode   uint8      `json:"reason_code"`
+	ReasonText   string     `json:"reason_text"`
+	DumpTime     *time.Time `json:"dump_time"`
+	FirstPacket  time.Time  `json:"first_packet"`
+	LastPacket   time.Time  `json:"last_packet"`
+	StoredAt     time.Time  `json:"stored_at"`
+	Source       string     `json:"source"`
+	Packets      uint64     `json:"packets"`
+	Duplicates   uint64     `json:"duplicates"`
+	Conflicts    uint64     `json:"conflicts"`
+	Pieces       uint32     `json:"pieces"`
+	Copies       uint8      `json:"copies"`
+	TotalLen     uint32     `json:"total_len"`
+	ReceivedLen  uint64     `json:"received_bytes"`
+	MissingBytes uint64     `json:"missing_bytes"`
+	Missing      []Range    `json:"missing"`
+	Complete     bool       `json:"complete"`
+	Flags        uint16     `json:"flags"`
+	Truncated    bool       `json:"truncated"`
+	Prefixed     bool       `json:"prefixed"`
+	Log          string     `json:"log"`
+}
+
+// SanitizeName turns an untrusted string from the network (a host name)
+// into one safe path element. Letters, digits, '-', '_' and '.' are kept;
+// every other byte, '%' itself and a leading '.' become %XX, so distinct
+// names stay distinct and the result never contains '/', NUL or control
+// characters, is never "." or "..", and never starts with '.'. An empty name
+// is "unknown". Names longer than 200 bytes after escaping (impossible for
+// wire host names, at most 64 bytes) are cut and get a hash suffix.
+func SanitizeName(s string) string {
+	if s == "" {
+		return "unknown"
+	}
+	const hexd = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+			c == '-' || c == '_' || (c == '.' && i > 0)
+		if ok {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', hexd[c>>4], hexd[c&15])
+		}
+	}
+	if len(b) > 200 {
+		h := fnv.New64a()
+		h.Write([]byte(s))
+		b = append(b[:180], fmt.Sprintf("~%016x", h.Sum64())...)
+	}
+	return string(b)
+}
+
+// Store writes finished dumps under its directory.
+type Store struct {
+	Dir string
+	FS  FS
+}
+
+// inflightDir holds the temporary files of dumps being received.
+func (s *Store) inflightDir() string { return filepath.Join(s.Dir, ".inflight") }
+
+// Init creates the directory and empties the in-flight area a previous run
+// left (its byte ranges are unknown, so it cannot be resumed).
+func (s *Store) Init() error {
+	if err := s.FS.MkdirAll(s.Dir, 0o755); err != nil {
+		return err
+	}
+	if err := s.FS.RemoveAll(s.inflightDir()); err != nil {
+		return err
+	}
+	return s.FS.MkdirAll(s.inflightDir(), 0o700)
+}
+
+func (s *Store) partPath(id uint64) string {
+	return filepath.Join(s.inflightDir(), strconv.FormatUint(id, 10)+".part")
+}
+
+// baseName is the file name of a dump without extension:
+// <UTC dump time YYYYmmddTHHMMSSZ>-<boot id first 8 hex>-<seq>.
+func baseName(t time.Time, bootHex string, seq uint32) string {
+	return t.UTC().Format("20060102T150405Z") + "-" + bootHex[:8] + "-" + strconv.FormatUint(uint64(seq), 10)
+}
+
+// errSkip means a stored dump at least as complete exists already.
+var errSkip = errors.New("a stored copy is at least as complete")
+
+// choosePaths picks the final .log/.json paths for m in hostDir. It never
+// overwrites a dump of another key; for the same key it replaces only a
+// stored copy with more missing bytes, else returns errSkip.
+func (s *Store) choosePaths(hostDir, base string, m *Meta) (logPath, metaPath string, err error) {
+	for i := 0; i < 1000; i++ {
+		name := base
+		if i > 0 {
+			name += "-" + strconv.Itoa(i)
+		}
+		lp := filepath.Join(hostDir, name+".log")
+		mp := filepath.Join(hostDir, name+".json")
+		data, rerr := s.FS.ReadFile(mp)
+		if errors.Is(rerr, fs.ErrNotExist) {
+			if _, serr := s.FS.Stat(lp); errors.Is(serr, fs.ErrNotExist) {
+				return lp, mp, nil
+			}
+			continue // a .log without sidecar: not ours to touch
+		}
+		if rerr != nil {
+			return "", "", rerr
+		}
+		var old Meta
+		if json.Unmarshal(data, &old) != nil {
+			continue
+		}
+		if old.HostDir == m.HostDir && old.BootID == m.BootID && old.DumpSeq == m.DumpSeq {
+			if old.Complete || old.MissingBytes <= m.MissingBytes {
+				return lp, mp, errSkip
+			}
+			return lp, mp, nil
+		}
+	}
+	return "", "", fmt.Errorf("too many dumps named %s", base)
+}
+
+// GapMarker is the line put into a stored log where bytes are missing.
+func GapMarker(r Range) string {
+	return fmt.Sprintf("[netoops: %d bytes missing at offset %d]\n", r.Len(), r.Start)
+}
+
+// writeLog copies the present ranges of src (nil if nothing was written)
+// to a new file at path through a temporary file, with gap markers, and
+// returns the bytes written.
+func (s *Store) writeLog(path string, src File, total uint32, rs *rangeSet, buf []byte) (int64, error) {
+	tmp := tmpName(path)
+	f, err := s.FS.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	fail := func(err error) (int64, error) {
+		f.Close()
+		s.FS.Remove(tmp)
+		return 0, err
+	}
+	lastNL := true // is the last byte written a newline (or nothing written)?
+	emit := func(p []byte) error {
+		if len(p) == 0 {
+			return nil
+		}
+		w, err := f.Write(p)
+		n += int64(w)
+		if err == nil {
+			lastNL = p[len(p)-1] == '\n'
+		}
+		return err
+	}
+	var pos uint32
+	next := func(r Range) error { // copy present bytes [pos, r.Start)
+		for pos < r.Start {
+			c := min(uint32(len(buf)), r.Start-pos)
+			if _, err := src.ReadAt(buf[:c], int64(pos)); err != nil {
+				return err
+			}
+			if err := emit(buf[:c]); err != nil {
+				return err
+			}
+			pos += c
+		}
+		return nil
+	}
+	for _, gap := range rs.missing(total) {
+		if err := next(gap); err != nil {
+			return fail(err)
+		}
+		if !lastNL {
+			if err := emit([]byte{'\n'}); err != nil {
+				return fail(err)
+			}
+		}
+		if err := emit([]byte(GapMarker(gap))); err != nil {
+			return fail(err)
+		}
+		pos = gap.End
+	}
+	if err := next(Range{total, total}); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		s.FS.Remove(tmp)
+		return 0, err
+	}
+	if err := s.FS.Rename(tmp, path); err != nil {
+		s.FS.Remove(tmp)
+		return 0, err
+	}
+	return n, nil
+}
+
+// writeFileAtomic writes data to path through a temporary file.
+func (s *Store) writeFileAtomic(path string, data []byte) error {
+	tmp := tmpName(path)
+	f, err := s.FS.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = s.FS.Rename(tmp, path)
+	}
+	if err != nil {
+		s.FS.Remove(tmp)
+	}
+	return err
+}
+
+// tmpName is a hidden temporary name next to path.
+func tmpName(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+}
+
+// storeDump writes the log and sidecar of a dump. logPath and metaPath, if
+// set, are where an earlier write of the same dump in this run went; they
+// are replaced. It returns the paths written and the log's size.
+func (s *Store) storeDump(m *Meta, dumpTime time.Time, src File, rs *rangeSet, buf []byte, logPath, metaPath string) (string, string, int64, error) {
+	hostDir := filepath.Join(s.Dir, m.HostDir)
+	if err := s.FS.MkdirAll(hostDir, 0o755); err != nil {
+		return "", "", 0, err
+	}
+	if logPath == "" {
+		var err error
+		logPath, metaPath, err = s.choosePaths(hostDir, baseName(dumpTime, m.BootID, m.DumpSeq), m)
+		if err != nil {
+			return logPath, metaPath, 0, err
+		}
+	}
+	m.Log = filepath.Base(logPath)
+	n, err := s.writeLog(logPath, src, m.TotalLen, rs, buf)
+	if err != nil {
+		return logPath, metaPath, 0, err
+	}
+	data, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return logPath, metaPath, 0, err
+	}
+	data = append(data, '\n')
+	if err := s.writeFileAtomic(metaPath, data); err != nil {
+		return logPath, metaPath, 0, err
+	}
+	if err := s.FS.SyncDir(hostDir); err != nil {
+		return logPath, metaPath, 0, err
+	}
+	return logPath, metaPath, n, nil
+}
