@@ -1,0 +1,228 @@
+// Package follow keeps a netoops target right while the network changes:
+// it re-resolves the destination on rtnetlink events (debounced) and
+// periodically, and rewrites the kernel's target line only when the
+// resolved line differs from what the kernel has.
+package follow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/netoops/netoops/internal/kconfig"
+	"github.com/netoops/netoops/internal/route"
+)
+
+// ResolveFunc resolves the followed destination into a target line.
+type ResolveFunc func(ctx context.Context) (kconfig.Target, *route.Result, error)
+
+// Follower holds the follow loop's settings.
+type Follower struct {
+	Store   kconfig.Store
+	Resolve ResolveFunc
+	// Initial turns the current configuration and a resolved target into
+	// the configuration to write on the first successful resolution (the
+	// same as `netoopsctl set` does), and returns the slot the target
+	// went into. Later rewrites touch only that slot.
+	Initial func(cur *kconfig.Config, t kconfig.Target) (*kconfig.Config, int, error)
+
+	Interval time.Duration // periodic re-resolve; default 60s
+	Debounce time.Duration // quiet time after an event; default 500ms
+	Retry    time.Duration // re-resolve after a failure; default 5s
+	Log      *slog.Logger
+
+	// OnWrite, if set, is called after each successful write (tests).
+	OnWrite func(slot int, t kconfig.Target)
+
+	slot    int
+	started bool
+	nextHop netip.Addr
+	ifindex uint32
+}
+
+func (f *Follower) defaults() {
+	if f.Interval <= 0 {
+		f.Interval = 60 * time.Second
+	}
+	if f.Debounce <= 0 {
+		f.Debounce = 500 * time.Millisecond
+	}
+	if f.Retry <= 0 {
+		f.Retry = 5 * time.Second
+	}
+	if f.Log == nil {
+		f.Log = slog.Default()
+	}
+}
+
+// Run resolves and writes once, then follows events until ctx is done or
+// events is closed. Errors from the first resolution and from writes that
+// the kernel refuses are logged and retried, not returned: a follower must
+// outlive a network that is briefly wrong.
+func (f *Follower) Run(ctx context.Context, events <-chan route.Event) error {
+	f.defaults()
+	f.update(ctx, "start")
+	tick := time.NewTicker(f.Interval)
+	defer tick.Stop()
+	var debounce <-chan time.Time
+	var retry <-chan time.Time
+	pending := map[string]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-events:
+			if !ok {
+				return nil
+			}
+			if !f.relevant(ev) {
+				continue
+			}
+			if ev.Overflow {
+				f.Log.Warn("rtnetlink events were lost (ENOBUFS); re-resolving")
+			}
+			pending[ev.Kind()] = true
+			if debounce == nil {
+				debounce = time.After(f.Debounce)
+			}
+		case <-debounce:
+			debounce = nil
+			why := reasons(pending)
+			clear(pending)
+			if f.update(ctx, why) {
+				retry = nil
+			} else {
+				retry = time.After(f.Retry)
+			}
+		case <-retry:
+			retry = nil
+			if !f.update(ctx, "retry") {
+				retry = time.After(f.Retry)
+			}
+		case <-tick.C:
+			if f.update(ctx, "periodic") {
+				retry = nil
+			}
+		}
+	}
+}
+
+func reasons(m map[string]bool) string {
+	s := ""
+	for _, k := range []string{"route", "neighbour", "link", "address", "overflow", "other"} {
+		if m[k] {
+			if s != "" {
+				s += ","
+			}
+			s += k
+		}
+	}
+	return s + " event"
+}
+
+// relevant filters out the neighbour churn of unrelated hosts: only
+// neighbour events of the current next hop (or any, before the first
+// resolution) matter.
+func (f *Follower) relevant(ev route.Event) bool {
+	if ev.Overflow || ev.Neigh == nil || !f.nextHop.IsValid() {
+		return true
+	}
+	if ev.Neigh.Addr != f.nextHop || ev.Neigh.Ifindex != f.ifindex {
+		return false
+	}
+	return true
+}
+
+// update resolves and writes if needed. It reports whether the kernel now
+// has a resolved target (false: retry later).
+func (f *Follower) update(ctx context.Context, why string) bool {
+	t, res, err := f.Resolve(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return true
+		}
+		f.Log.Warn("cannot resolve; the kernel keeps its current target", "trigger", why, "err", err)
+		return false
+	}
+	if res != nil {
+		f.nextHop, f.ifindex = res.NextHop, res.Link.Index
+	}
+	cur, err := kconfig.Load(f.Store)
+	if err != nil {
+		f.Log.Error("reading the kernel configuration", "err", err)
+		return false
+	}
+	var want *kconfig.Config
+	slot := f.slot
+	if !f.started {
+		want, slot, err = f.Initial(cur, t)
+		if err != nil {
+			f.Log.Error("building the configuration", "err", err)
+			return false
+		}
+	} else {
+		if cur.Targets[slot].Equal(t) {
+			f.Log.Debug("target unchanged", "trigger", why, "slot", slot, "target", t.String())
+			return true
+		}
+		c := *cur
+		c.Targets[slot] = t
+		want = &c
+	}
+	old := cur.Targets[slot]
+	written, err := kconfig.ApplyAndVerify(f.Store, cur, want)
+	if err != nil {
+		var we *kconfig.WriteError
+		if errors.As(err, &we) {
+			f.Log.Error("the kernel refused the new target; it keeps the old one", "trigger", why, "err", err)
+		} else {
+			f.Log.Error("writing the configuration", "trigger", why, "err", err)
+		}
+		return false
+	}
+	f.slot, f.started = slot, true
+	if len(written) == 0 {
+		f.Log.Info("target already in place", "slot", slot, "target", t.String())
+		return true
+	}
+	f.Log.Info("target written", "trigger", why, "file", kconfig.TargetFile(slot),
+		"old", old.String(), "new", t.String(), "changes", describe(old, t), "files", fmt.Sprint(written))
+	if f.OnWrite != nil {
+		f.OnWrite(slot, t)
+	}
+	return true
+}
+
+// describe says what changed between two target lines.
+func describe(old, t kconfig.Target) string {
+	if old.IsZero() {
+		return "new target"
+	}
+	var s []string
+	if old.Dev != t.Dev {
+		s = append(s, fmt.Sprintf("device %s -> %s", old.Dev, t.Dev))
+	}
+	if old.Src != t.Src {
+		s = append(s, fmt.Sprintf("source %s -> %s", old.Src, t.Src))
+	}
+	if old.Dst != t.Dst {
+		s = append(s, fmt.Sprintf("destination %s -> %s", old.Dst, t.Dst))
+	}
+	if old.MAC.String() != t.MAC.String() {
+		s = append(s, fmt.Sprintf("next-hop MAC %s -> %s", old.MAC, t.MAC))
+	}
+	if old.SPort != t.SPort || old.DPort != t.DPort {
+		s = append(s, fmt.Sprintf("ports %d/%d -> %d/%d", old.SPort, old.DPort, t.SPort, t.DPort))
+	}
+	if len(s) == 0 {
+		return "none"
+	}
+	out := s[0]
+	for _, x := range s[1:] {
+		out += ", " + x
+	}
+	return out
+}
