@@ -34,7 +34,7 @@ var decodeErrorText = [...]string{
 	ErrHeaderLen:    "header length out of range",
 	ErrInconsistent: "inconsistent fields",
 	ErrIndex:        "index out of range",
-	ErrRange:        "offset past total length",
+	ErrRange:        "offset past total",
 }
 
 func (e DecodeError) Error() string {

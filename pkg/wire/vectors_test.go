@@ -28,7 +28,7 @@ func vectorLog() []byte {
 func vectors() map[string]Packet {
 	log := vectorLog()
 	base := Packet{
-		Version: Version, Reason: ReasonPanic, HeaderLen: 99,
+		Version: Version, Reason: ReasonPanic, HeaderLen: 99, Flags: FlagTruncated,
 		BootID: [16]byte{0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
 			0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff},
 		DumpSeq: 7, Count: 3, TotalLen: 250,
@@ -39,9 +39,7 @@ func vectors() map[string]Packet {
 	first, middle, last := base, base, base
 	first.Index, first.Offset, first.Copy, first.Payload = 0, 0, 0, log[0:100]
 	middle.Index, middle.Offset, middle.Copy, middle.Payload = 1, 100, 1, log[100:200]
-	middle.Flags = FlagPrefixed
 	last.Index, last.Offset, last.Copy, last.Payload = 2, 200, 2, log[200:250]
-	last.Flags = FlagTruncated
 	return map[string]Packet{"first": first, "middle": middle, "last": last}
 }
 
@@ -146,4 +144,33 @@ func comparePackets(a, b *Packet) string {
 	f("Payload", string(a.Payload), string(b.Payload))
 	f("Tag", a.Tag, b.Tag)
 	return strings.Join(d, "; ")
+}
+
+// TestVectorsInSpec checks that the hex dumps printed in
+// docs/wire-format.md section 7 are the files in testdata/.
+func TestVectorsInSpec(t *testing.T) {
+	spec, err := os.ReadFile(filepath.Join("..", "..", "docs", "wire-format.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"first", "middle", "last"} {
+		marker := "(`vector-" + name + ".hex`)\n\n```\n"
+		_, rest, ok := strings.Cut(string(spec), marker)
+		if !ok {
+			t.Fatalf("spec has no hex dump for vector-%s.hex", name)
+		}
+		block, _, _ := strings.Cut(rest, "```")
+		var hexText strings.Builder
+		for line := range strings.Lines(block) {
+			_, bytesText, _ := strings.Cut(line, "  ") // drop the offset column
+			hexText.WriteString(bytesText)
+		}
+		got, err := hex.DecodeString(strings.Join(strings.Fields(hexText.String()), ""))
+		if err != nil {
+			t.Fatalf("vector-%s in spec: %v", name, err)
+		}
+		if want := readHex(t, filepath.Join("testdata", "vector-"+name+".hex")); !bytes.Equal(got, want) {
+			t.Errorf("vector-%s in spec differs from testdata", name)
+		}
+	}
 }
