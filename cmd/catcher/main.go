@@ -1,0 +1,300 @@
+// Command catcher receives netoops crash dumps, reassembles and stores
+// them. See docs/catcher.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/netoops/netoops/internal/catcher"
+	"github.com/netoops/netoops/pkg/wire"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/urfave/cli/v3"
+	"golang.org/x/sys/unix"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // runtime failure: cannot bind, capture, read, store directory
+	exitUsage   = 2 // bad flags or arguments
+	exitNoDump  = 3 // show: no such dump
+)
+
+// onListen, when set (by tests), is called with the bound UDP address.
+var onListen func(net.Addr)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args, os.Stdout, os.Stderr))
+}
+
+type usageError struct{ error }
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.Run(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "catcher:", err)
+	var ec cli.ExitCoder
+	var ue usageError
+	switch {
+	case errors.As(err, &ec):
+		return ec.ExitCode()
+	case errors.As(err, &ue):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func pipelineFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "dir", Value: "./crashes", Usage: "store dumps under `DIR`"},
+		&cli.DurationFlag{Name: "idle", Value: 10 * time.Second, Usage: "store a dump that received nothing for `DURATION` as partial"},
+		&cli.DurationFlag{Name: "retain", Value: 0, Usage: "keep a stored dump's state this long to absorb late copies (default max(6*idle, 1m))"},
+		&cli.StringFlag{Name: "events", Value: "-", Usage: "append one JSON line per stored dump to `FILE` (- is stdout)"},
+		&cli.StringFlag{Name: "exec", Usage: "run `CMD` (with /bin/sh -c) per stored dump, NETOOPS_* in its environment"},
+		&cli.DurationFlag{Name: "exec-timeout", Value: 30 * time.Second, Usage: "kill an --exec command after `DURATION`"},
+		&cli.IntFlag{Name: "exec-max", Value: 4, Usage: "run at most `N` --exec commands at once"},
+		&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics on http://`ADDR`/metrics"},
+		&cli.IntFlag{Name: "max-dumps", Value: 65536, Usage: "at most `N` dumps in flight"},
+		&cli.IntFlag{Name: "max-dump-bytes", Value: 16 << 20, Usage: "drop dumps whose total_len exceeds `BYTES`"},
+		&cli.IntFlag{Name: "max-per-source", Value: 64, Usage: "at most `N` dumps in flight per source address"},
+		&cli.IntFlag{Name: "max-open-files", Value: 256, Usage: "keep at most `N` temporary files open"},
+		&cli.IntFlag{Name: "workers", Value: 0, Usage: "reassembly goroutines (default GOMAXPROCS, at most 16)"},
+		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "daemon log level: debug, info, warn, error"},
+	}
+}
+
+func newApp(stdout, stderr io.Writer) *cli.Command {
+	return &cli.Command{
+		Name:      "catcher",
+		Usage:     "receive, reassemble and store netoops crash dumps",
+		Writer:    stdout,
+		ErrWriter: stderr,
+		OnUsageError: func(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
+			return usageError{err}
+		},
+		Commands: []*cli.Command{
+			{
+				Name:  "listen",
+				Usage: "receive dumps on a UDP socket",
+				Flags: append(pipelineFlags(),
+					&cli.StringFlag{Name: "listen", Value: fmt.Sprintf(":%d", wire.DefaultPort), Usage: "UDP `ADDR:PORT` (\":6668\" is every IPv4 and IPv6 address)"},
+					&cli.IntFlag{Name: "rcvbuf", Value: 64 << 20, Usage: "socket receive buffer `BYTES`"},
+				),
+				OnUsageError: usageErr,
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *catcher.Feeder, log *slog.Logger) error {
+						c, err := catcher.ListenUDP(ctx, cmd.String("listen"), cmd.Int("rcvbuf"))
+						if err != nil {
+							return err
+						}
+						log.Info("listening", "addr", c.LocalAddr().String())
+						if onListen != nil {
+							onListen(c.LocalAddr())
+						}
+						go func() { <-ctx.Done(); c.Close() }()
+						return catcher.ServeUDP(c, f)
+					})
+				},
+			},
+			{
+				Name:  "capture",
+				Usage: "capture dumps from an interface with AF_PACKET (needs CAP_NET_RAW)",
+				Flags: append(pipelineFlags(),
+					&cli.StringFlag{Name: "iface", Required: true, Usage: "interface `IF` (lo works)"},
+					&cli.IntFlag{Name: "port", Value: wire.DefaultPort, Usage: "UDP destination `PORT`"},
+				),
+				OnUsageError: usageErr,
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					port, err := portArg(cmd.Int("port"))
+					if err != nil {
+						return err
+					}
+					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *catcher.Feeder, log *slog.Logger) error {
+						log.Info("capturing", "iface", cmd.String("iface"), "port", port)
+						return catcher.Capture(ctx, cmd.String("iface"), port, f)
+					})
+				},
+			},
+			{
+				Name:      "read",
+				Usage:     "process a pcap or pcapng file, then store what is in flight as partial",
+				ArgsUsage: "FILE.pcap|FILE.pcapng",
+				Flags: append(pipelineFlags(),
+					&cli.IntFlag{Name: "port", Value: wire.DefaultPort, Usage: "UDP destination `PORT`"},
+				),
+				OnUsageError: usageErr,
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					if cmd.Args().Len() != 1 {
+						return usageError{errors.New("read: want one FILE argument")}
+					}
+					port, err := portArg(cmd.Int("port"))
+					if err != nil {
+						return err
+					}
+					file, err := os.Open(cmd.Args().First())
+					if err != nil {
+						return err
+					}
+					defer file.Close()
+					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *catcher.Feeder, log *slog.Logger) error {
+						n, err := catcher.ReadPcap(ctx, file, port, f)
+						log.Info("file read", "file", cmd.Args().First(), "frames", n)
+						if errors.Is(err, context.Canceled) {
+							return nil
+						}
+						return err
+					})
+				},
+			},
+			{
+				Name:         "ls",
+				Usage:        "list stored dumps, newest first",
+				Flags:        []cli.Flag{&cli.StringFlag{Name: "dir", Value: "./crashes", Usage: "store `DIR`"}},
+				OnUsageError: usageErr,
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					ds, err := catcher.List(cmd.String("dir"))
+					if err != nil {
+						return err
+					}
+					catcher.WriteList(stdout, ds)
+					return nil
+				},
+			},
+			{
+				Name:      "show",
+				Usage:     "print a stored dump (the newest of HOST if no DUMP is given)",
+				ArgsUsage: "HOST[/DUMP]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "dir", Value: "./crashes", Usage: "store `DIR`"},
+					&cli.StringFlag{Name: "color", Value: "auto", Usage: "highlight panic/oops/BUG lines: auto, always, never"},
+				},
+				OnUsageError: usageErr,
+				Action: func(ctx context.Context, cmd *cli.Command) error {
+					if cmd.Args().Len() != 1 {
+						return usageError{errors.New("show: want HOST[/DUMP]")}
+					}
+					d, err := catcher.Find(cmd.String("dir"), cmd.Args().First())
+					if err != nil {
+						return cli.Exit(err.Error(), exitNoDump)
+					}
+					color := false
+					switch cmd.String("color") {
+					case "always":
+						color = true
+					case "auto":
+						if f, ok := stdout.(*os.File); ok {
+							_, terr := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+							color = terr == nil
+						}
+					}
+					return catcher.Show(stdout, d, color)
+				},
+			},
+		},
+	}
+}
+
+func usageErr(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
+	return usageError{err}
+}
+
+func portArg(p int) (uint16, error) {
+	if p < 1 || p > 65535 {
+		return 0, usageError{fmt.Errorf("port %d out of range", p)}
+	}
+	return uint16(p), nil
+}
+
+// pipeline sets up the engine, events, exec and metrics from the shared
+// flags, runs src until it returns or SIGINT/SIGTERM, then stores every
+// in-flight dump as partial.
+func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
+	src func(context.Context, *catcher.Feeder, *slog.Logger) error) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cmd.String("log-level"))); err != nil {
+		return usageError{err}
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	mdb := cmd.Int("max-dump-bytes")
+	if mdb < 0 || mdb > 1<<32-1 {
+		return usageError{fmt.Errorf("--max-dump-bytes %d out of range", mdb)}
+	}
+
+	var evOut io.Writer = stdout
+	if p := cmd.String("events"); p != "-" && p != "" {
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		evOut = f
+	}
+	events := catcher.NewEventWriter(evOut)
+	var execer *catcher.Execer
+	var metrics *catcher.Metrics
+
+	cfg := catcher.Config{
+		Dir: cmd.String("dir"), Idle: cmd.Duration("idle"), Retain: cmd.Duration("retain"),
+		MaxDumps: cmd.Int("max-dumps"), MaxDumpBytes: uint32(mdb), MaxPerSource: cmd.Int("max-per-source"),
+		MaxOpenFiles: cmd.Int("max-open-files"), Shards: cmd.Int("workers"), Logger: log,
+		OnStored: func(ev catcher.Event) {
+			log.Info("dump stored", "host", ev.Host, "boot_id", ev.BootID, "dump_seq", ev.DumpSeq,
+				"complete", ev.Complete, "missing_bytes", ev.MissingBytes, "log", ev.Log)
+			if err := events.Write(ev); err != nil {
+				log.Error("cannot write event", "err", err)
+			}
+			metrics.Events.Inc()
+			if execer != nil {
+				execer.Submit(ev)
+			}
+		},
+	}
+	e, err := catcher.NewEngine(cfg)
+	if err != nil {
+		return err
+	}
+	metrics = e.Metrics()
+	if c := cmd.String("exec"); c != "" {
+		execer = &catcher.Execer{Cmd: c, Timeout: cmd.Duration("exec-timeout"), Max: cmd.Int("exec-max"), Log: log, Metrics: metrics}
+		execer.Start()
+	}
+	if a := cmd.String("metrics"); a != "" {
+		ln, err := net.Listen("tcp", a)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		defer srv.Close()
+		log.Info("serving metrics", "addr", ln.Addr().String())
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	e.Start()
+	f := e.NewFeeder()
+	srcErr := src(ctx, f, log)
+	f.Flush()
+	log.Info("stopping: storing dumps in flight")
+	e.Close()
+	if execer != nil {
+		execer.Close()
+	}
+	return srcErr
+}

@@ -1,0 +1,109 @@
+package catcher
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// batchLen is how many datagrams one recvmmsg call can return.
+const batchLen = 64
+
+// maxDatagram is the largest UDP payload (loopback's MTU is 64 KiB).
+const maxDatagram = 65536
+
+// ListenUDP opens the UDP socket for addr with a receive buffer of rcvbuf
+// bytes (SO_RCVBUFFORCE when privileged, else SO_RCVBUF up to
+// net.core.rmem_max). ":6668" listens on every IPv4 and IPv6 address.
+func ListenUDP(ctx context.Context, addr string, rcvbuf int) (*net.UDPConn, error) {
+	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
+		var serr error
+		err := c.Control(func(fd uintptr) {
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
+			}
+		})
+		if err != nil {
+			return err
+		}
+		return serr
+	}}
+	pc, err := lc.ListenPacket(ctx, "udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return pc.(*net.UDPConn), nil
+}
+
+// ServeUDP receives datagrams on c with recvmmsg, batchLen at a time, into
+// buffers allocated once, and feeds them to f until c is closed.
+func ServeUDP(c *net.UDPConn, f *Feeder) error {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	bufs := make([]byte, batchLen*maxDatagram)
+	names := make([]unix.RawSockaddrAny, batchLen)
+	iovs := make([]unix.Iovec, batchLen)
+	hdrs := make([]unix.Mmsghdr, batchLen)
+	for i := range hdrs {
+		iovs[i].Base = &bufs[i*maxDatagram]
+		iovs[i].SetLen(maxDatagram)
+		hdrs[i].Hdr.Name = (*byte)(unsafe.Pointer(&names[i]))
+		hdrs[i].Hdr.Iov = &iovs[i]
+		hdrs[i].Hdr.SetIovlen(1)
+	}
+	var n int
+	var errno syscall.Errno
+	recv := func(fd uintptr) bool {
+		for i := range hdrs {
+			hdrs[i].Hdr.Namelen = unix.SizeofSockaddrAny
+			hdrs[i].Hdr.Flags = 0
+			hdrs[i].Len = 0
+		}
+		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&hdrs[0])), batchLen, unix.MSG_DONTWAIT, 0, 0)
+		if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
+			return false
+		}
+		n, errno = int(r), e
+		return true
+	}
+	for {
+		if err := rc.Read(recv); err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		if errno != 0 {
+			if errno == unix.EINTR {
+				continue
+			}
+			return errno
+		}
+		for i := 0; i < n; i++ {
+			l := int(hdrs[i].Len)
+			f.Add(bufs[i*maxDatagram:i*maxDatagram+l], sockaddrToAddrPort(&names[i]))
+		}
+		f.Flush()
+	}
+}
+
+func sockaddrToAddrPort(sa *unix.RawSockaddrAny) netip.AddrPort {
+	switch sa.Addr.Family {
+	case unix.AF_INET:
+		s := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		p := (*[2]byte)(unsafe.Pointer(&s.Port))
+		return netip.AddrPortFrom(netip.AddrFrom4(s.Addr), uint16(p[0])<<8|uint16(p[1]))
+	case unix.AF_INET6:
+		s := (*unix.RawSockaddrInet6)(unsafe.Pointer(sa))
+		p := (*[2]byte)(unsafe.Pointer(&s.Port))
+		return netip.AddrPortFrom(netip.AddrFrom16(s.Addr).Unmap(), uint16(p[0])<<8|uint16(p[1]))
+	}
+	return netip.AddrPort{}
+}
