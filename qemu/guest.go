@@ -49,10 +49,11 @@ if [ -f /e2e/modules ]; then
 	done < /e2e/modules
 fi
 ip link set lo up
+echo 0 > /proc/sys/net/ipv6/conf/eth0/accept_dad 2>/dev/null
 ip link set eth0 up
 ip addr add 10.0.2.15/24 dev eth0
 ip route add default via 10.0.2.2
-ip -6 addr add fec0::15/64 dev eth0 nodad 2>/dev/null
+ip -6 addr add fec0::15/64 dev eth0
 i=0
 while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 1 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 ping -c 1 -W 2 10.0.2.2 > /dev/null || echo "e2e: gateway does not answer ping"

@@ -48,8 +48,9 @@ type VM struct {
 
 // DefaultCmdline is the harness's part of the kernel command line. panic=1
 // reboots a second after a panic and -no-reboot turns the reboot into QEMU
-// exiting, so every crashing scenario ends by itself.
-const DefaultCmdline = "console=ttyS0,115200 ignore_loglevel panic=1 rdinit=/init net.ifnames=0 nokaslr"
+// exiting, so every crashing scenario ends by itself. printk.devkmsg=on
+// lifts the rate limit on /dev/kmsg, which the scenarios write to.
+const DefaultCmdline = "console=ttyS0,115200 panic=1 rdinit=/init net.ifnames=0 nokaslr printk.devkmsg=on"
 
 // Args returns the qemu command line for c.
 func (c *VMConfig) Args() []string {

@@ -1,0 +1,414 @@
+//go:build e2e
+
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The suite's inputs. make e2e sets NETOOPS_E2E_REQUIRE=1, which turns a
+// missing kernel or binary into a failure instead of a skip.
+type e2eEnv struct {
+	root       string
+	kernel     string
+	modules    []string
+	busybox    string
+	netoopsctl string
+	catcher    string
+	out        string // out/e2e
+	missing    []string
+}
+
+var (
+	env     e2eEnv
+	results = &resultTable{}
+	keep    = flag.Bool("e2e.keep", false, "keep every scenario's initramfs, not only failed ones")
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	root, _ := filepath.Abs("..")
+	env = e2eEnv{root: root, out: filepath.Join(root, "out", "e2e")}
+	env.kernel = envOr("NETOOPS_E2E_KERNEL", filepath.Join(root, "out/kernel/bzImage"))
+	env.modules = strings.Fields(os.Getenv("NETOOPS_E2E_MODULES"))
+	if ko := envOr("NETOOPS_E2E_NETOOPS_KO", filepath.Join(root, "out/kernel/netoops.ko")); fileExists(ko) {
+		env.modules = append(env.modules, ko)
+	}
+	env.busybox = envOr("NETOOPS_E2E_BUSYBOX", "/bin/busybox")
+	env.netoopsctl = envOr("NETOOPS_E2E_NETOOPSCTL", filepath.Join(root, "out/bin/netoopsctl"))
+	env.catcher = envOr("NETOOPS_E2E_CATCHER", filepath.Join(root, "out/bin/catcher"))
+	for _, f := range []string{env.kernel, env.busybox, env.netoopsctl, env.catcher} {
+		if !fileExists(f) {
+			env.missing = append(env.missing, f)
+		}
+	}
+	os.MkdirAll(env.out, 0o755)
+	start := time.Now()
+	code := m.Run()
+	results.write(filepath.Join(env.out, "summary.txt"), time.Since(start))
+	os.Exit(code)
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+// scenario is one test's guest, catchers and results.
+type scenario struct {
+	t     *testing.T
+	name  string
+	dir   string
+	sink  *Sink
+	start time.Time
+	ctx   context.Context
+	vms   []*VM
+	notes []string
+	mu    sync.Mutex
+}
+
+// begin starts a scenario: its own directory under out/e2e, an upload sink,
+// and a row in the summary. Scenarios run two at a time (-parallel 2).
+func begin(t *testing.T, name string) *scenario {
+	t.Helper()
+	if len(env.missing) > 0 {
+		if os.Getenv("NETOOPS_E2E_REQUIRE") != "" {
+			t.Fatalf("missing: %s (run make kernel build)", strings.Join(env.missing, " "))
+		}
+		t.Skipf("missing: %s (run make kernel build)", strings.Join(env.missing, " "))
+	}
+	t.Parallel()
+	s := &scenario{t: t, name: name, dir: filepath.Join(env.out, name), start: time.Now()}
+	os.RemoveAll(s.dir)
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	s.ctx = ctx
+	sink, err := NewSink(s.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.sink = sink
+	t.Cleanup(func() {
+		cancel()
+		for _, vm := range s.vms {
+			vm.Kill()
+		}
+		sink.Close()
+		status := "PASS"
+		switch {
+		case t.Failed():
+			status = "FAIL"
+		case t.Skipped():
+			status = "SKIP"
+		}
+		if t.Failed() {
+			for _, vm := range s.vms {
+				t.Logf("console: %s", vm.Console)
+				t.Logf("script output: %s", vm.GuestLog)
+			}
+		} else if !*keep {
+			for _, vm := range s.vms {
+				os.Remove(filepath.Join(filepath.Dir(vm.Console), "initrd.cpio"))
+			}
+		}
+		results.add(resultRow{name: name, status: status, dur: time.Since(s.start), notes: s.notes})
+	})
+	return s
+}
+
+// note adds a line to the scenario's summary row and the test log.
+func (s *scenario) note(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.mu.Lock()
+	s.notes = append(s.notes, msg)
+	s.mu.Unlock()
+	s.t.Log(msg)
+}
+
+// skip records why a scenario cannot run here and skips it.
+func (s *scenario) skip(format string, args ...any) {
+	s.note(format, args...)
+	s.t.SkipNow()
+}
+
+// catcher starts `catcher listen` on the given addresses ("127.0.0.1" or
+// "::1"), each on a fresh port, and returns it and the ports.
+func (s *scenario) catcher(name string, extra []string, addrs ...string) (*Catcher, []int) {
+	s.t.Helper()
+	var ports []int
+	var listen []string
+	for _, a := range addrs {
+		p, err := FreeUDPPort(a)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		ports = append(ports, p)
+		listen = append(listen, fmt.Sprintf("[%s]:%d", a, p))
+	}
+	c, err := StartCatcher(s.ctx, env.catcher, s.dir, name, append(catcherListenArgs(listen), extra...), ports...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(c.Stop)
+	return c, ports
+}
+
+// catcherListenArgs is the catcher command line for receiving on UDP
+// sockets (docs/catcher.md).
+func catcherListenArgs(listen []string) []string {
+	args := []string{"listen", "--idle", "2s"}
+	for _, l := range listen {
+		args = append(args, "--listen", l)
+	}
+	return args
+}
+
+// guestOpts are a boot's settings beyond the script.
+type guestOpts struct {
+	name    string // sub-directory for a scenario's second or later guest
+	cmdline string
+	netdev  string
+	pcap    bool
+	quiet   bool // no ignore_loglevel: only messages above the loglevel reach the console
+	timeout time.Duration
+	env     map[string]string
+	files   map[string][]byte
+}
+
+// boot builds the initramfs for script and starts the guest.
+func (s *scenario) boot(script string, o guestOpts) *VM {
+	s.t.Helper()
+	dir := s.dir
+	if o.name != "" {
+		dir = filepath.Join(s.dir, o.name)
+		os.MkdirAll(dir, 0o755)
+	}
+	e := map[string]string{"E2E_SINK": itoa(s.sink.Port()), "E2E_SCENARIO": s.name}
+	for k, v := range o.env {
+		e[k] = v
+	}
+	g := Guest{Busybox: env.busybox, Netoopsctl: env.netoopsctl, Modules: env.modules, Script: script, Env: e, Files: o.files}
+	initrd := filepath.Join(dir, "initrd.cpio")
+	if err := g.Build(initrd); err != nil {
+		s.t.Fatal(err)
+	}
+	if o.timeout == 0 {
+		o.timeout = 120 * time.Second
+	}
+	cmdline := o.cmdline
+	if !o.quiet {
+		cmdline = "ignore_loglevel " + cmdline
+	}
+	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout}
+	if o.pcap {
+		cfg.Pcap = filepath.Join(dir, "guest-nic.pcap")
+	}
+	vm, err := StartVM(s.ctx, cfg)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.vms = append(s.vms, vm)
+	return vm
+}
+
+// waitExit waits for the guest to end by itself and fails the scenario if
+// it had to be killed or reported a failure.
+func (s *scenario) waitExit(vm *VM) {
+	s.t.Helper()
+	if err := vm.Wait(); err != nil {
+		s.t.Errorf("guest: %v", err)
+	}
+	s.guestFailures(vm)
+}
+
+// guestFailures fails the test for every E2E-FAIL line the script logged.
+func (s *scenario) guestFailures(vm *VM) {
+	s.t.Helper()
+	for _, l := range strings.Split(vm.ReadConsole(), "\n") {
+		if i := strings.Index(l, "E2E-FAIL:"); i >= 0 {
+			s.t.Errorf("guest: %s", l[i:])
+		}
+	}
+}
+
+// upload returns a file the guest uploaded, failing the test without it.
+func (s *scenario) upload(name string) []byte {
+	s.t.Helper()
+	b, ok := s.sink.Get(name)
+	if !ok {
+		s.t.Fatalf("the guest did not upload %s (see %s)", name, filepath.Join(s.dir, "guest.log"))
+	}
+	return b
+}
+
+// events waits for n events from c.
+func (s *scenario) events(c *Catcher, n int, timeout time.Duration) []Event {
+	s.t.Helper()
+	evs, err := c.WaitEvents(s.ctx, timeout, AtLeast(n))
+	if err != nil {
+		s.t.Fatalf("%v\ncatcher stderr:\n%s", err, c.Stderr())
+	}
+	return evs
+}
+
+// readLog returns an event's stored log.
+func (s *scenario) readLog(e Event) []byte {
+	s.t.Helper()
+	b, err := e.ReadLog()
+	if err != nil {
+		s.t.Fatalf("stored log: %v", err)
+	}
+	return b
+}
+
+// check fails the test (without stopping it) if err is not nil.
+func (s *scenario) check(what string, err error) {
+	s.t.Helper()
+	if err != nil {
+		s.t.Errorf("%s: %v", what, err)
+	}
+}
+
+// checkDump runs the checks every crash dump gets: stored complete and
+// whole, the reason, the expected lines, the known lines byte for byte as
+// the guest's own syslog view had them, and the same lines as the console.
+func (s *scenario) checkDump(e Event, reason string, snapshot []byte, console string, knownTag string, knownN int, wants ...string) []byte {
+	s.t.Helper()
+	log := s.readLog(e)
+	if !e.Complete || e.MissingBytes != 0 {
+		s.t.Errorf("dump %s/%d stored incomplete: %d bytes missing", e.BootID, e.DumpSeq, e.MissingBytes)
+	}
+	if e.Truncated {
+		s.t.Errorf("dump %s/%d truncated", e.BootID, e.DumpSeq)
+	}
+	if int(e.TotalLen) != len(log) {
+		s.t.Errorf("stored log is %d bytes, the dump said %d", len(log), e.TotalLen)
+	}
+	if reason != "" && e.Reason != reason {
+		s.t.Errorf("reason %q, want %q", e.Reason, reason)
+	}
+	s.check("crash lines", CheckContains(log, wants...))
+	if knownTag != "" {
+		s.check("known lines", CheckKnown(log, knownTag, knownN))
+	}
+	if snapshot != nil {
+		s.check("guest's log before the crash", checkPrefix(log, snapshot))
+	}
+	if console != "" {
+		s.check("dump against the console", CheckAgainstConsole(log, console))
+	}
+	return log
+}
+
+// checkPrefix checks that the stored dump starts with exactly the bytes the
+// guest read from its own log before crashing (dmesg -r: the same <N>
+// prefixes and timestamps a kmsg dump renders).
+func checkPrefix(dump, snapshot []byte) error {
+	if len(snapshot) == 0 {
+		return fmt.Errorf("empty snapshot")
+	}
+	if bytes.HasPrefix(dump, snapshot) {
+		return nil
+	}
+	n := 0
+	for n < len(dump) && n < len(snapshot) && dump[n] == snapshot[n] {
+		n++
+	}
+	line := bytes.Count(snapshot[:n], []byte("\n")) + 1
+	end := func(b []byte) string {
+		e := min(n+80, len(b))
+		return string(b[n:e])
+	}
+	return fmt.Errorf("dump (%d bytes) and guest snapshot (%d bytes) differ at byte %d (line %d): dump %q, snapshot %q",
+		len(dump), len(snapshot), n, line, end(dump), end(snapshot))
+}
+
+// resultTable collects the summary printed at the end of the suite.
+type resultTable struct {
+	mu   sync.Mutex
+	rows []resultRow
+}
+
+type resultRow struct {
+	name, status string
+	dur          time.Duration
+	notes        []string
+}
+
+func (r *resultTable) add(row resultRow) {
+	r.mu.Lock()
+	r.rows = append(r.rows, row)
+	r.mu.Unlock()
+}
+
+func (r *resultTable) write(path string, total time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.rows) == 0 {
+		return
+	}
+	sort.Slice(r.rows, func(i, j int) bool { return r.rows[i].name < r.rows[j].name })
+	var b strings.Builder
+	fmt.Fprintf(&b, "netoops e2e summary (%s, kernel %s)\n\n", time.Now().UTC().Format(time.RFC3339), env.kernel)
+	fmt.Fprintf(&b, "%-24s %-6s %8s  %s\n", "SCENARIO", "RESULT", "TIME", "NOTES")
+	counts := map[string]int{}
+	for _, row := range r.rows {
+		counts[row.status]++
+		note := ""
+		if len(row.notes) > 0 {
+			note = row.notes[0]
+		}
+		fmt.Fprintf(&b, "%-24s %-6s %7.1fs  %s\n", row.name, row.status, row.dur.Seconds(), note)
+		for _, n := range row.notes[min(1, len(row.notes)):] {
+			fmt.Fprintf(&b, "%-24s %-6s %8s  %s\n", "", "", "", n)
+		}
+	}
+	if l := latencySummary(); l != "" {
+		b.WriteString("\n" + l)
+	}
+	for _, f := range figures.lines() {
+		b.WriteString(f + "\n")
+	}
+	fmt.Fprintf(&b, "\nsuite wall time %.0fs; scenarios: %d passed, %d failed, %d skipped\n",
+		total.Seconds(), counts["PASS"], counts["FAIL"], counts["SKIP"])
+	os.WriteFile(path, []byte(b.String()), 0o644)
+	fmt.Print("\n" + b.String())
+}
+
+// figures are the measured numbers scenarios report (loss, netconsole).
+var figures = &figureList{}
+
+type figureList struct {
+	mu sync.Mutex
+	l  []string
+}
+
+func (f *figureList) add(format string, args ...any) {
+	f.mu.Lock()
+	f.l = append(f.l, fmt.Sprintf(format, args...))
+	f.mu.Unlock()
+}
+
+func (f *figureList) lines() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	l := append([]string(nil), f.l...)
+	sort.Strings(l)
+	return l
+}
