@@ -39,6 +39,12 @@ func main() {
 
 type usageError struct{ error }
 
+// codedError makes run exit with code.
+type codedError struct {
+	error
+	code int
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
 	err := app.Run(ctx, args)
@@ -46,11 +52,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintln(stderr, "catcher:", err)
-	var ec cli.ExitCoder
+	var ce codedError
 	var ue usageError
 	switch {
-	case errors.As(err, &ec):
-		return ec.ExitCode()
+	case errors.As(err, &ce):
+		return ce.code
 	case errors.As(err, &ue):
 		return exitUsage
 	}
@@ -78,13 +84,12 @@ func pipelineFlags() []cli.Flag {
 
 func newApp(stdout, stderr io.Writer) *cli.Command {
 	return &cli.Command{
-		Name:      "catcher",
-		Usage:     "receive, reassemble and store netoops crash dumps",
-		Writer:    stdout,
-		ErrWriter: stderr,
-		OnUsageError: func(ctx context.Context, cmd *cli.Command, err error, isSubcommand bool) error {
-			return usageError{err}
-		},
+		Name:           "catcher",
+		Usage:          "receive, reassemble and store netoops crash dumps",
+		Writer:         stdout,
+		ErrWriter:      stderr,
+		OnUsageError:   usageErr,
+		ExitErrHandler: func(context.Context, *cli.Command, error) {}, // run picks the exit code
 		Commands: []*cli.Command{
 			{
 				Name:  "listen",
@@ -188,7 +193,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 					}
 					d, err := catcher.Find(cmd.String("dir"), cmd.Args().First())
 					if err != nil {
-						return cli.Exit(err.Error(), exitNoDump)
+						return codedError{err, exitNoDump}
 					}
 					color := false
 					switch cmd.String("color") {
