@@ -27,6 +27,14 @@ fuzz-seed:
 
 test: vet unit fuzz-seed
 
+# The QEMU end-to-end suite (qemu/, scripts/e2e.sh), as root; see out/e2e/summary.txt.
+e2e: kernel build
+	scripts/e2e.sh
+
+# From a fresh clone, as root: install, build, boot a guest, crash it, show the dump.
+demo:
+	scripts/demo.sh
+
 bench:
 	$(GO) test -run='^$$' -bench=. -benchmem ./pkg/...
 

@@ -250,7 +250,7 @@ fail "no panic"
 	pcap := filepath.Join(s.dir, "guest-nic.pcap")
 	readDir := filepath.Join(s.dir, "read")
 	readEvents := filepath.Join(s.dir, "read.events.jsonl")
-	out, err := exec.CommandContext(s.ctx, env.catcher, catcherReadArgs(pcap, readDir, readEvents)...).CombinedOutput()
+	out, err := exec.CommandContext(s.ctx, env.catcher, catcherReadArgs(pcap, readDir, readEvents, ports[0])...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("catcher read: %v\n%s", err, out)
 	}
@@ -344,8 +344,8 @@ func catcherCaptureArgs(iface string, port int) []string {
 	return []string{"capture", "--iface", iface, "--port", itoa(port), "--idle", "2s"}
 }
 
-func catcherReadArgs(pcap, dir, events string) []string {
-	return []string{"read", "--dir", dir, "--events", events, pcap}
+func catcherReadArgs(pcap, dir, events string, port int) []string {
+	return []string{"read", "--port", itoa(port), "--idle", "2s", "--dir", dir, "--events", events, pcap}
 }
 
 var _ = fmt.Sprint

@@ -169,14 +169,10 @@ func (s *scenario) catcher(name string, extra []string, addrs ...string) (*Catch
 	return c, ports
 }
 
-// catcherListenArgs is the catcher command line for receiving on UDP
-// sockets (docs/catcher.md).
+// catcherListenArgs is the catcher command line for receiving on a UDP
+// socket (docs/catcher.md): one address per catcher.
 func catcherListenArgs(listen []string) []string {
-	args := []string{"listen", "--idle", "2s"}
-	for _, l := range listen {
-		args = append(args, "--listen", l)
-	}
-	return args
+	return []string{"listen", "--idle", "2s", "--listen", listen[0]}
 }
 
 // guestOpts are a boot's settings beyond the script.
