@@ -1,0 +1,59 @@
+// Command netoopsctl configures netoops, the kernel's crash-log-over-UDP
+// dumper: it resolves a destination into the kernel's target line (device,
+// source, next-hop MAC), writes it to /proc/sys/kernel/netoops, shows and
+// tests the configuration, and can follow the network to keep it right.
+//
+// See docs/netoopsctl.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/netoops/netoops/internal/kconfig"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args, defaultEnv())
+	stop()
+	os.Exit(code)
+}
+
+// env is what netoopsctl talks to; tests replace parts of it.
+type env struct {
+	stdout, stderr io.Writer
+	// openStore opens the sysctl directory.
+	openStore func(root string) (kconfig.Store, error)
+	// openNet opens the network side (rtnetlink) in namespace ns ("" for
+	// the current one).
+	openNet func(ns string) (network, error)
+	// Files show inspects for warnings.
+	kexecCrashLoaded string
+	cmdline          string
+}
+
+func defaultEnv() *env {
+	return &env{
+		stdout:           os.Stdout,
+		stderr:           os.Stderr,
+		openStore:        func(root string) (kconfig.Store, error) { return kconfig.NewDirStore(root) },
+		openNet:          openNetlink,
+		kexecCrashLoaded: "/sys/kernel/kexec_crash_loaded",
+		cmdline:          "/proc/cmdline",
+	}
+}
+
+// run runs netoopsctl and returns its exit code.
+func run(ctx context.Context, args []string, e *env) int {
+	app := newApp(e)
+	err := app.Run(ctx, args)
+	if err != nil {
+		fmt.Fprintf(e.stderr, "netoopsctl: %v\n", err)
+	}
+	return exitCode(err)
+}

@@ -1,0 +1,480 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netoops/netoops/internal/kconfig"
+	"github.com/netoops/netoops/internal/kconfig/kconfigtest"
+	"github.com/netoops/netoops/internal/route"
+	"github.com/netoops/netoops/pkg/wire"
+	"golang.org/x/sys/unix"
+)
+
+// fakeNet stands in for rtnetlink: canned resolutions per destination.
+type fakeNet struct {
+	mu      sync.Mutex
+	results map[netip.Addr]*route.Result
+	errs    map[netip.Addr]error
+	links   map[string]route.Link
+	reqs    []route.Request
+	events  chan route.Event
+}
+
+func (n *fakeNet) Resolve(ctx context.Context, req route.Request) (*route.Result, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.reqs = append(n.reqs, req)
+	if err := n.errs[req.Dst]; err != nil {
+		return nil, err
+	}
+	r, ok := n.results[req.Dst]
+	if !ok {
+		return nil, &route.NoRouteError{Dst: req.Dst, Reason: "network is unreachable", Err: syscall.ENETUNREACH}
+	}
+	c := *r
+	if req.Broadcast {
+		c.MAC = kconfig.BroadcastMAC
+	}
+	return &c, nil
+}
+
+func (n *fakeNet) set(dst netip.Addr, r *route.Result) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.results[dst] = r
+}
+
+func (n *fakeNet) LinkByName(name string) (route.Link, error) {
+	if l, ok := n.links[name]; ok {
+		return l, nil
+	}
+	return route.Link{}, &route.DeviceError{Dev: name, Reason: "no such device"}
+}
+
+func (n *fakeNet) LinkByIndex(i uint32) (route.Link, error) {
+	for _, l := range n.links {
+		if l.Index == i {
+			return l, nil
+		}
+	}
+	return route.Link{}, errors.New("no such link")
+}
+
+func (n *fakeNet) Watch(ctx context.Context) (<-chan route.Event, <-chan error, error) {
+	return n.events, make(chan error), nil
+}
+
+func (n *fakeNet) Close() error { return nil }
+
+var (
+	eth0 = route.Link{Index: 2, Name: "eth0", Type: unix.ARPHRD_ETHER, HWAddr: net.HardwareAddr{2, 0, 0, 0, 0, 0xe0}, AdminUp: true, OperUp: true}
+	eth1 = route.Link{Index: 3, Name: "eth1", Type: unix.ARPHRD_ETHER, HWAddr: net.HardwareAddr{2, 0, 0, 0, 0, 0xe1}, AdminUp: true, OperUp: true, Master: 4}
+	bond = route.Link{Index: 4, Name: "bond0", Type: unix.ARPHRD_ETHER, HWAddr: net.HardwareAddr{2, 0, 0, 0, 0, 0xe1}, AdminUp: true, OperUp: true, Kind: "bond"}
+	wg0  = route.Link{Index: 5, Name: "wg0", Type: unix.ARPHRD_NONE, AdminUp: true, OperUp: true, Kind: "wireguard"}
+
+	dstOnLink = netip.MustParseAddr("192.0.2.2")
+	dstRemote = netip.MustParseAddr("198.51.100.200")
+	dstV6     = netip.MustParseAddr("2001:db8:ff::5")
+	dstFailed = netip.MustParseAddr("192.0.2.99")
+	dstLocal  = netip.MustParseAddr("192.0.2.1")
+)
+
+func mac(s string) net.HardwareAddr { m, _ := net.ParseMAC(s); return m }
+
+type harness struct {
+	t       *testing.T
+	k       *kconfigtest.Kernel
+	net     *fakeNet
+	env     *env
+	stdout  bytes.Buffer
+	stderr  bytes.Buffer
+	tmp     string
+	kexec   string
+	cmdline string
+}
+
+func newHarness(t *testing.T) *harness {
+	h := &harness{t: t, k: kconfigtest.New(), tmp: t.TempDir()}
+	h.k.Devices = map[string]bool{"eth0": true, "eth1": true, "bond0": true}
+	h.net = &fakeNet{
+		results: map[netip.Addr]*route.Result{
+			dstOnLink: {Dst: dstOnLink, Src: dstLocal, NextHop: dstOnLink, Link: eth0, MAC: mac("02:00:00:00:00:02"), NeighState: unix.NUD_REACHABLE},
+			dstRemote: {Dst: dstRemote, Src: dstLocal, Gateway: dstOnLink, NextHop: dstOnLink, Link: eth0, MAC: mac("02:00:00:00:00:02"), NeighState: unix.NUD_STALE, Probed: true},
+			dstV6:     {Dst: dstV6, Src: netip.MustParseAddr("2001:db8:1::1"), Gateway: netip.MustParseAddr("fe80::1"), NextHop: netip.MustParseAddr("fe80::1"), Link: eth0, MAC: mac("02:00:00:00:00:01"), NeighState: unix.NUD_REACHABLE},
+		},
+		errs: map[netip.Addr]error{
+			dstFailed: &route.NeighbourError{NextHop: dstFailed, Dev: "eth0", State: unix.NUD_FAILED, Timeout: 3 * time.Second},
+			dstLocal:  &route.DeviceError{Dev: "lo", Reason: "192.0.2.1 is an address of this host"},
+		},
+		links:  map[string]route.Link{"eth0": eth0, "eth1": eth1, "bond0": bond, "wg0": wg0},
+		events: make(chan route.Event, 10),
+	}
+	h.kexec = filepath.Join(h.tmp, "kexec_crash_loaded")
+	h.cmdline = filepath.Join(h.tmp, "cmdline")
+	os.WriteFile(h.kexec, []byte("0\n"), 0o644)
+	os.WriteFile(h.cmdline, []byte("root=/dev/vda quiet\n"), 0o644)
+	h.env = &env{
+		stdout: &h.stdout,
+		stderr: &h.stderr,
+		openStore: func(root string) (kconfig.Store, error) {
+			if root == kconfig.DefaultRoot {
+				return h.k, nil
+			}
+			return kconfig.NewDirStore(root)
+		},
+		openNet:          func(string) (network, error) { return h.net, nil },
+		kexecCrashLoaded: h.kexec,
+		cmdline:          h.cmdline,
+	}
+	return h
+}
+
+// run runs netoopsctl with args and checks the exit code.
+func (h *harness) run(want int, args ...string) string {
+	h.t.Helper()
+	h.stdout.Reset()
+	h.stderr.Reset()
+	got := run(context.Background(), append([]string{"netoopsctl"}, args...), h.env)
+	if got != want {
+		h.t.Fatalf("netoopsctl %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), got, want, h.stdout.String(), h.stderr.String())
+	}
+	return h.stdout.String() + h.stderr.String()
+}
+
+func (h *harness) target(i int) string {
+	return strings.TrimSuffix(h.k.Get(kconfig.TargetFile(i)), "\n")
+}
+
+func TestDefaultPortsMatchWire(t *testing.T) {
+	if kconfig.DefaultDestPort != wire.DefaultPort || kconfig.DefaultSourcePort != wire.DefaultSourcePort {
+		t.Fatalf("kconfig ports %d/%d, wire %d/%d", kconfig.DefaultSourcePort, kconfig.DefaultDestPort, wire.DefaultSourcePort, wire.DefaultPort)
+	}
+}
+
+func TestParseDest(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		addr string
+		port uint16
+		bad  bool
+	}{
+		{in: "192.0.2.1", addr: "192.0.2.1"},
+		{in: "192.0.2.1:514", addr: "192.0.2.1", port: 514},
+		{in: "2001:db8::1", addr: "2001:db8::1"},
+		{in: "[2001:db8::1]", addr: "2001:db8::1"},
+		{in: "[2001:db8::1]:514", addr: "2001:db8::1", port: 514},
+		{in: "::ffff:192.0.2.1", addr: "::ffff:192.0.2.1"},
+		{in: "192.0.2.1:0", bad: true},
+		{in: "192.0.2.1:70000", bad: true},
+		{in: "collector.example", bad: true},
+		{in: "[2001:db8::1", bad: true},
+		{in: "", bad: true},
+	} {
+		a, p, _, err := parseDest(tc.in)
+		if tc.bad {
+			if err == nil {
+				t.Errorf("parseDest(%q) succeeded", tc.in)
+			}
+			continue
+		}
+		if err != nil || a.String() != tc.addr || p != tc.port {
+			t.Errorf("parseDest(%q) = %s, %d, %v", tc.in, a, p, err)
+		}
+	}
+}
+
+func TestSetReplacesAndEnables(t *testing.T) {
+	h := newHarness(t)
+	h.k.Set("enabled", "0\n")
+	h.k.Set("target2", "dev=eth1 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:09 sport=6667 dport=6668\n")
+	out := h.run(0, "set", "198.51.100.200")
+	want := "dev=eth0 src=192.0.2.1 dst=198.51.100.200 mac=02:00:00:00:00:02 sport=6667 dport=6668"
+	if h.target(0) != want || h.target(2) != "" || h.k.Get("enabled") != "1\n" {
+		t.Fatalf("kernel: target0 %q target2 %q enabled %q", h.target(0), h.target(2), h.k.Get("enabled"))
+	}
+	if !strings.Contains(out, "via 192.0.2.2 dev eth0") || !strings.Contains(out, "resolved now") {
+		t.Errorf("output:\n%s", out)
+	}
+	// The order that never leaves a half configuration.
+	if got := strings.Join(h.k.Writes, " | "); got != "target0="+want+" | target2= | enabled=1" {
+		t.Errorf("writes: %s", got)
+	}
+	// Again: nothing to write.
+	out = h.run(0, "set", "198.51.100.200")
+	if !strings.Contains(out, "nothing written") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestSetOptions(t *testing.T) {
+	h := newHarness(t)
+	h.run(0, "set", "[2001:db8:ff::5]:514", "--label", "rack7 db3", "--copies", "5", "--reasons", "panic,oops emerg", "--src-port", "1234")
+	if got := h.target(0); got != "dev=eth0 src=2001:db8:1::1 dst=2001:db8:ff::5 mac=02:00:00:00:00:01 sport=1234 dport=514" {
+		t.Fatalf("target0 %q", got)
+	}
+	if h.k.Get("label") != "rack7 db3\n" || h.k.Get("copies") != "5\n" || h.k.Get("reasons") != "oops panic emerg\n" {
+		t.Fatalf("label %q copies %q reasons %q", h.k.Get("label"), h.k.Get("copies"), h.k.Get("reasons"))
+	}
+	if w := h.k.Writes; len(w) != 4 || !strings.HasPrefix(w[0], "reasons=") || !strings.HasPrefix(w[3], "target0=") {
+		t.Errorf("writes %q", w)
+	}
+	// Unset options stay as they are.
+	h.run(0, "set", "192.0.2.2", "--broadcast", "--dev", "eth0")
+	if h.k.Get("label") != "rack7 db3\n" || !strings.Contains(h.target(0), "mac=ff:ff:ff:ff:ff:ff") {
+		t.Fatalf("label %q target0 %q", h.k.Get("label"), h.target(0))
+	}
+	if r := h.net.reqs[len(h.net.reqs)-1]; r.Dev != "eth0" || !r.Broadcast || r.Timeout != 3*time.Second {
+		t.Errorf("request %+v", r)
+	}
+	h.run(0, "set", "192.0.2.2", "--label", "")
+	if h.k.Get("label") != "\n" {
+		t.Errorf("label not cleared: %q", h.k.Get("label"))
+	}
+}
+
+func TestSetAdd(t *testing.T) {
+	h := newHarness(t)
+	h.run(0, "set", "192.0.2.2")
+	h.run(0, "set", "--add", "2001:db8:ff::5")
+	h.run(0, "set", "--add", "198.51.100.200:514")
+	if !strings.Contains(h.target(0), "dst=192.0.2.2 ") || !strings.Contains(h.target(1), "dst=2001:db8:ff::5") || !strings.Contains(h.target(2), "dport=514") {
+		t.Fatalf("targets %q %q %q", h.target(0), h.target(1), h.target(2))
+	}
+	// The same destination again replaces its slot.
+	h.run(0, "set", "--add", "2001:db8:ff::5", "--src-port", "999")
+	if !strings.Contains(h.target(1), "sport=999") || h.target(3) != "" {
+		t.Fatalf("targets %q %q", h.target(1), h.target(3))
+	}
+	h.run(0, "set", "--add", "198.51.100.200")
+	out := h.run(exitUsage, "set", "--add", "192.0.2.2:9999")
+	if !strings.Contains(out, "all 4 target slots are in use") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestSetErrors(t *testing.T) {
+	h := newHarness(t)
+	h.run(0, "set", "192.0.2.2")
+	before := h.target(0)
+	out := h.run(exitNoRoute, "set", "203.0.113.1")
+	if !strings.Contains(out, "no route to 203.0.113.1") {
+		t.Errorf("output:\n%s", out)
+	}
+	out = h.run(exitNeighbour, "set", "192.0.2.99")
+	if !strings.Contains(out, "FAILED") {
+		t.Errorf("output:\n%s", out)
+	}
+	h.run(exitDevice, "set", "192.0.2.1")
+	for _, args := range [][]string{
+		{"set"},
+		{"set", "a", "b"},
+		{"set", "not-an-ip"},
+		{"set", "192.0.2.2:514", "--port", "515"},
+		{"set", "192.0.2.2", "--copies", "17"},
+		{"set", "192.0.2.2", "--reasons", "oops,reboot"},
+		{"set", "192.0.2.2", "--label", strings.Repeat("x", 65)},
+		{"set", "192.0.2.2", "--src", "2001:db8::1"},
+		{"set", "192.0.2.2", "--nope"},
+		{"frobnicate"},
+	} {
+		h.run(exitUsage, args...)
+	}
+	if h.target(0) != before {
+		t.Fatalf("target0 changed to %q", h.target(0))
+	}
+
+	// netoops missing.
+	out = h.run(exitNotPresent, "--sysctl-root", filepath.Join(h.tmp, "nope"), "set", "192.0.2.2")
+	if !strings.Contains(out, "netoops is not in this kernel") {
+		t.Errorf("output:\n%s", out)
+	}
+	t.Setenv("NETOOPS_SYSCTL_ROOT", filepath.Join(h.tmp, "nope"))
+	h.run(exitNotPresent, "show")
+	os.Unsetenv("NETOOPS_SYSCTL_ROOT")
+
+	// Not root.
+	h.k.Unprivileged = true
+	out = h.run(exitPermission, "set", "198.51.100.200")
+	if !strings.Contains(out, "permission denied") {
+		t.Errorf("output:\n%s", out)
+	}
+	h.run(exitPermission, "off")
+	h.k.Unprivileged = false
+
+	// The kernel refuses the device: the old configuration stays.
+	delete(h.k.Devices, "eth0")
+	out = h.run(exitRefused, "set", "198.51.100.200", "--label", "new")
+	if !strings.Contains(out, "target0") || !strings.Contains(out, "ENODEV") || !strings.Contains(out, "previous configuration stays in force") || !strings.Contains(out, "dst=198.51.100.200") {
+		t.Errorf("output:\n%s", out)
+	}
+	if h.target(0) != before || h.k.Get("label") != "\n" {
+		t.Fatalf("not rolled back: target0 %q label %q", h.target(0), h.k.Get("label"))
+	}
+	h.k.Devices["eth0"] = true
+
+	// A kernel that silently ends up with something else.
+	h.env.openStore = func(string) (kconfig.Store, error) { return dropLabel{h.k}, nil }
+	out = h.run(exitRefused, "set", "192.0.2.2", "--label", "lost")
+	if !strings.Contains(out, "differs from what was written") || !strings.Contains(out, "label") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+// dropLabel is a kernel that accepts label writes and ignores them.
+type dropLabel struct{ *kconfigtest.Kernel }
+
+func (d dropLabel) Write(name, value string) error {
+	if name == kconfig.FileLabel {
+		return nil
+	}
+	return d.Kernel.Write(name, value)
+}
+
+func TestOffOnAndClear(t *testing.T) {
+	h := newHarness(t)
+	h.run(0, "set", "192.0.2.2")
+	h.run(0, "off")
+	if h.k.Get("enabled") != "0\n" || h.target(0) == "" {
+		t.Fatalf("enabled %q target0 %q", h.k.Get("enabled"), h.target(0))
+	}
+	h.run(0, "on")
+	if h.k.Get("enabled") != "1\n" {
+		t.Fatal("not on")
+	}
+	h.k.Writes = nil
+	h.run(0, "off", "--clear")
+	if h.k.Get("enabled") != "0\n" || h.target(0) != "" {
+		t.Fatalf("enabled %q target0 %q", h.k.Get("enabled"), h.target(0))
+	}
+	if w := strings.Join(h.k.Writes, " | "); w != "enabled=0 | target0=" {
+		t.Errorf("writes %s", w)
+	}
+	out := h.run(0, "on")
+	if !strings.Contains(out, "no target is configured") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestTest(t *testing.T) {
+	h := newHarness(t)
+	out := h.run(exitTestNothing, "test")
+	if !strings.Contains(out, "no target is active") {
+		t.Errorf("output:\n%s", out)
+	}
+	h.run(0, "set", "192.0.2.2")
+	out = h.run(0, "test")
+	if !strings.Contains(out, "packets_sent") || !strings.Contains(out, "+12") {
+		t.Errorf("output:\n%s", out)
+	}
+	h.k.DeadTargets = true
+	out = h.run(exitTestNothing, "test")
+	if !strings.Contains(out, "packets_sent stayed at 12") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestShow(t *testing.T) {
+	h := newHarness(t)
+	out := h.run(0, "show")
+	if !strings.Contains(out, "no targets") || !strings.Contains(out, "warning: no target is configured") {
+		t.Errorf("output:\n%s", out)
+	}
+	h.run(0, "set", "2001:db8:ff::5", "--label", "rack7")
+	h.k.Set("target1", "dev=eth1 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:09 sport=6667 dport=6668\n")
+	h.k.Set("target2", "dev=wg0 src=10.9.0.1 dst=10.9.0.2 mac=02:00:00:00:00:09 sport=6667 dport=6668\n")
+	h.k.Set("state", "target0 eth0 active\ntarget1 eth1 active\ntarget2 wg0 down\n")
+	os.WriteFile(h.kexec, []byte("1\n"), 0o644)
+	out = h.run(0, "show")
+	for _, want := range []string{
+		"on (enabled=1)", "rack7", "0123456789abcdef0123456789abcdef",
+		"target0  eth0  active", "[2001:db8:ff::5]:6668",
+		"crash_kexec_post_notifiers",
+		"eth1 is enslaved to bond0 (bond)",
+		"target2: state is down",
+		"wg0 is not an Ethernet device",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show output lacks %q:\n%s", want, out)
+		}
+	}
+	os.WriteFile(h.cmdline, []byte("root=/dev/vda crash_kexec_post_notifiers\n"), 0o644)
+	out = h.run(0, "show", "--json")
+	var got showOutput
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	if !got.Enabled || got.Label != "rack7" || len(got.Targets) != 3 || got.Targets[2].State != "down" || got.Targets[0].DPort != 6668 {
+		t.Errorf("json: %+v", got)
+	}
+	for _, w := range got.Warnings {
+		if strings.Contains(w, "crash_kexec") {
+			t.Errorf("kdump warning with crash_kexec_post_notifiers set: %s", w)
+		}
+	}
+}
+
+func TestFollow(t *testing.T) {
+	h := newHarness(t)
+	h.k.Set("target3", "dev=eth1 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:09 sport=6667 dport=6668\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"netoopsctl", "follow", "198.51.100.200", "--debounce", "10ms"}, h.env)
+	}()
+	waitFor(t, func() bool { return strings.Contains(h.target(0), "mac=02:00:00:00:00:02") && h.target(3) == "" })
+	// The default route moves to another gateway.
+	h.net.set(dstRemote, &route.Result{Dst: dstRemote, Src: netip.MustParseAddr("198.51.100.1"), Gateway: netip.MustParseAddr("198.51.100.2"), NextHop: netip.MustParseAddr("198.51.100.2"), Link: eth1, MAC: mac("02:00:00:00:00:22")})
+	h.net.events <- route.Event{Type: unix.RTM_NEWROUTE}
+	waitFor(t, func() bool {
+		return h.target(0) == "dev=eth1 src=198.51.100.1 dst=198.51.100.200 mac=02:00:00:00:00:22 sport=6667 dport=6668"
+	})
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("follow exited %d", code)
+	}
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestCompletionAndMan(t *testing.T) {
+	h := newHarness(t)
+	for _, sh := range []string{"bash", "zsh"} {
+		if out := h.run(0, "completion", sh); !strings.Contains(out, "netoopsctl") {
+			t.Errorf("completion %s:\n%s", sh, out)
+		}
+	}
+	out := h.run(0, "man")
+	for _, want := range []string{".TH NETOOPSCTL 8", ".SS \"set \\fIDEST[:PORT]\\fR\"", "\\-\\-sysctl\\-root", ".SH EXIT STATUS", "NETOOPS_SYSCTL_ROOT"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("man page lacks %q", want)
+		}
+	}
+	committed, err := os.ReadFile("../../docs/netoopsctl.8")
+	if err != nil {
+		t.Fatalf("docs/netoopsctl.8: %v (generate it with 'go run ./cmd/netoopsctl man > docs/netoopsctl.8')", err)
+	}
+	if string(committed) != out {
+		t.Errorf("docs/netoopsctl.8 is stale: regenerate it with 'go run ./cmd/netoopsctl man > docs/netoopsctl.8'")
+	}
+}

@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/mdlayher/netlink"
+	"github.com/netoops/netoops/internal/route"
+)
+
+// network is the rtnetlink side of netoopsctl.
+type network interface {
+	Resolve(ctx context.Context, req route.Request) (*route.Result, error)
+	LinkByName(name string) (route.Link, error)
+	LinkByIndex(index uint32) (route.Link, error)
+	// Watch subscribes to route.FollowGroups.
+	Watch(ctx context.Context) (<-chan route.Event, <-chan error, error)
+	Close() error
+}
+
+type netlinkNet struct {
+	ns   *route.Namespace
+	conn *netlink.Conn
+	r    *route.Resolver
+}
+
+func openNetlink(ns string) (network, error) {
+	n, err := route.OpenNamespace(ns)
+	if err != nil {
+		return nil, err
+	}
+	c, err := route.Dial(n)
+	if err != nil {
+		n.Close()
+		return nil, err
+	}
+	r := route.NewResolver(c)
+	r.NetNS = n.FD()
+	r.Logf = func(format string, args ...any) { slog.Debug("resolve: " + sprintf(format, args...)) }
+	return &netlinkNet{ns: n, conn: c, r: r}, nil
+}
+
+func (n *netlinkNet) Resolve(ctx context.Context, req route.Request) (*route.Result, error) {
+	return n.r.Resolve(ctx, req)
+}
+
+func (n *netlinkNet) LinkByName(name string) (route.Link, error) { return n.r.LinkByName(name) }
+
+func (n *netlinkNet) LinkByIndex(i uint32) (route.Link, error) { return n.r.LinkByIndex(i) }
+
+func (n *netlinkNet) Watch(ctx context.Context) (<-chan route.Event, <-chan error, error) {
+	c, err := route.Dial(n.ns, route.FollowGroups...)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Events must not be lost silently: ENOBUFS is reported (and leads to
+	// a full re-resolve) rather than the kernel dropping them quietly.
+	_ = c.SetOption(netlink.NoENOBUFS, false)
+	ev, errc := route.Watch(ctx, c)
+	go func() {
+		<-ctx.Done()
+		// route.Watch ends its reader on ctx; close once it has.
+		for range ev {
+		}
+		c.Close()
+	}()
+	return ev, errc, nil
+}
+
+func (n *netlinkNet) Close() error {
+	err := n.conn.Close()
+	n.ns.Close()
+	return err
+}
