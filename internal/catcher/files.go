@@ -90,7 +90,9 @@ func (c *fileCache) release(d *dump, s *shard) {
 	if fe == nil {
 		return
 	}
-	fe.flush(s)
+	if fe.flush(s) != nil {
+		fe.drop()
+	}
 	fe.f.Close()
 	fe.f, fe.d, d.fe = nil, nil, nil
 	c.unlink(fe)
@@ -141,20 +143,29 @@ func (fe *fileEntry) put(off uint32, p []byte, s *shard) error {
 	return nil
 }
 
-// flush writes the buffered run. On error the run's bytes are taken out
-// of the dump's ranges: a later copy of those pieces may bring them back.
+// flush writes the buffered run. On error the run stays buffered (a full
+// disk may free up; finalize retries), and the caller decides.
 func (fe *fileEntry) flush(s *shard) error {
 	if fe.hi <= fe.lo {
 		return nil
 	}
-	_, err := fe.f.WriteAt(fe.buf[fe.lo:fe.hi], int64(fe.base))
-	if err != nil {
+	if _, err := fe.f.WriteAt(fe.buf[fe.lo:fe.hi], int64(fe.base)); err != nil {
 		s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
-		d := fe.d
-		before := d.ranges.covered()
-		d.ranges.remove(fe.base, fe.base+uint32(fe.hi-fe.lo))
-		d.have -= before - d.ranges.covered()
+		return err
 	}
 	fe.lo, fe.hi = 0, 0
-	return err
+	return nil
+}
+
+// drop forgets the buffered run and takes its bytes out of the dump's
+// ranges: a later copy of those pieces may bring them back.
+func (fe *fileEntry) drop() {
+	if fe.hi <= fe.lo {
+		return
+	}
+	d := fe.d
+	before := d.ranges.covered()
+	d.ranges.remove(fe.base, fe.base+uint32(fe.hi-fe.lo))
+	d.have -= before - d.ranges.covered()
+	fe.lo, fe.hi = 0, 0
 }

@@ -266,7 +266,9 @@ func (s *shard) finalize(d *dump, now time.Time) bool {
 	mt := s.e.metrics
 	if d.fe != nil {
 		if err := d.fe.flush(s); err != nil {
-			s.logErr(now, "cannot write temporary file", "err", err)
+			s.logErr(now, "cannot write temporary file; will retry", "host", d.host, "err", err)
+			d.retryAt = now.Add(time.Second)
+			return false
 		}
 	}
 	var src File
@@ -346,7 +348,7 @@ func (s *shard) sweep(now time.Time) {
 		prev := d.prev
 		age := now.Sub(d.last)
 		switch {
-		case d.dirty && age >= idle && !now.Before(d.retryAt):
+		case d.dirty && !now.Before(d.retryAt) && (age >= idle || d.have == uint64(d.total)):
 			s.finalize(d, now)
 		case !d.dirty && age >= retain:
 			s.remove(d)
