@@ -40,10 +40,9 @@ func TestMain(m *testing.M) {
 	root, _ := filepath.Abs("..")
 	env = e2eEnv{root: root, out: filepath.Join(root, "out", "e2e")}
 	env.kernel = envOr("NETOOPS_E2E_KERNEL", filepath.Join(root, "out/kernel/bzImage"))
+	// out/kernel/bzImage has netoops built in; NETOOPS_E2E_MODULES lists
+	// .ko files to insmod in order for a kernel that needs them.
 	env.modules = strings.Fields(os.Getenv("NETOOPS_E2E_MODULES"))
-	if ko := envOr("NETOOPS_E2E_NETOOPS_KO", filepath.Join(root, "out/kernel/netoops.ko")); fileExists(ko) {
-		env.modules = append(env.modules, ko)
-	}
 	env.busybox = envOr("NETOOPS_E2E_BUSYBOX", "/bin/busybox")
 	env.netoopsctl = envOr("NETOOPS_E2E_NETOOPSCTL", filepath.Join(root, "out/bin/netoopsctl"))
 	env.catcher = envOr("NETOOPS_E2E_CATCHER", filepath.Join(root, "out/bin/catcher"))

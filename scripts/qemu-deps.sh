@@ -8,7 +8,11 @@
 # busybox-static package is only unpacked into the cache.
 set -euo pipefail
 
-NETOOPS_CACHE=${NETOOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netoops}
+if [ "$(id -u)" -eq 0 ]; then
+	NETOOPS_CACHE=${NETOOPS_CACHE:-/var/cache/netoops}
+else
+	NETOOPS_CACHE=${NETOOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netoops}
+fi
 
 apt_updated=
 apt_install() {
