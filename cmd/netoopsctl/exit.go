@@ -33,7 +33,8 @@ const exitCodesHelp = `EXIT STATUS:
    7  test: the test dump sent nothing (no active target, or packets_sent did
       not rise)
    8  the destination is reached through a device netpoll cannot use
-      (loopback, a local address, or a device without an Ethernet address)`
+      (loopback, a local address, a device without an Ethernet address), or
+      --dev names no such device`
 
 type usageError struct{ msg string }
 

@@ -446,6 +446,20 @@ func TestFollow(t *testing.T) {
 	}
 }
 
+func TestFollowNotRoot(t *testing.T) {
+	h := newHarness(t)
+	h.k.Unprivileged = true
+	out := h.run(exitPermission, "follow", "192.0.2.2")
+	if !strings.Contains(out, "permission denied") {
+		t.Errorf("output:\n%s", out)
+	}
+	h.k.Unprivileged = false
+	for i := 0; i < 4; i++ {
+		h.k.Set(kconfig.TargetFile(i), "dev=eth1 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:09 sport=6667 dport="+string(rune('1'+i))+"\n")
+	}
+	h.run(exitUsage, "follow", "--add", "192.0.2.2")
+}
+
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)

@@ -59,16 +59,30 @@ func (f *Follower) defaults() {
 }
 
 // Run resolves and writes once, then follows events until ctx is done or
-// events is closed. Errors from the first resolution and from writes that
-// the kernel refuses are logged and retried, not returned: a follower must
-// outlive a network that is briefly wrong.
+// events is closed. Resolution failures and values the kernel refuses are
+// logged and retried, not returned: a follower must outlive a network that
+// is briefly wrong. Errors retrying cannot fix are returned: Initial
+// failing (e.g. no free slot) and permission denied.
 func (f *Follower) Run(ctx context.Context, events <-chan route.Event) error {
 	f.defaults()
-	f.update(ctx, "start")
+	var fatal error
+	try := func(why string) bool {
+		good, err := f.update(ctx, why)
+		if err != nil {
+			fatal = err
+		}
+		return good
+	}
+	var retry <-chan time.Time
+	if !try("start") {
+		retry = time.After(f.Retry)
+	}
+	if fatal != nil {
+		return fatal
+	}
 	tick := time.NewTicker(f.Interval)
 	defer tick.Stop()
 	var debounce <-chan time.Time
-	var retry <-chan time.Time
 	pending := map[string]bool{}
 	for {
 		select {
@@ -92,20 +106,23 @@ func (f *Follower) Run(ctx context.Context, events <-chan route.Event) error {
 			debounce = nil
 			why := reasons(pending)
 			clear(pending)
-			if f.update(ctx, why) {
+			if try(why) {
 				retry = nil
 			} else {
 				retry = time.After(f.Retry)
 			}
 		case <-retry:
 			retry = nil
-			if !f.update(ctx, "retry") {
+			if !try("retry") {
 				retry = time.After(f.Retry)
 			}
 		case <-tick.C:
-			if f.update(ctx, "periodic") {
+			if try("periodic") {
 				retry = nil
 			}
+		}
+		if fatal != nil {
+			return fatal
 		}
 	}
 }
@@ -137,36 +154,39 @@ func (f *Follower) relevant(ev route.Event) bool {
 }
 
 // update resolves and writes if needed. It reports whether the kernel now
-// has a resolved target (false: retry later).
-func (f *Follower) update(ctx context.Context, why string) bool {
+// has a resolved target (false: retry later), and an error when retrying
+// cannot help.
+func (f *Follower) update(ctx context.Context, why string) (bool, error) {
 	t, res, err := f.Resolve(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return true
+			return true, nil
 		}
 		f.Log.Warn("cannot resolve; the kernel keeps its current target", "trigger", why, "err", err)
-		return false
+		return false, nil
 	}
 	if res != nil {
 		f.nextHop, f.ifindex = res.NextHop, res.Link.Index
 	}
 	cur, err := kconfig.Load(f.Store)
 	if err != nil {
+		if kconfig.IsPermission(err) {
+			return false, err
+		}
 		f.Log.Error("reading the kernel configuration", "err", err)
-		return false
+		return false, nil
 	}
 	var want *kconfig.Config
 	slot := f.slot
 	if !f.started {
 		want, slot, err = f.Initial(cur, t)
 		if err != nil {
-			f.Log.Error("building the configuration", "err", err)
-			return false
+			return false, err
 		}
 	} else {
 		if cur.Targets[slot].Equal(t) {
 			f.Log.Debug("target unchanged", "trigger", why, "slot", slot, "target", t.String())
-			return true
+			return true, nil
 		}
 		c := *cur
 		c.Targets[slot] = t
@@ -176,24 +196,27 @@ func (f *Follower) update(ctx context.Context, why string) bool {
 	written, err := kconfig.ApplyAndVerify(f.Store, cur, want)
 	if err != nil {
 		var we *kconfig.WriteError
+		if kconfig.IsPermission(err) {
+			return false, err
+		}
 		if errors.As(err, &we) {
 			f.Log.Error("the kernel refused the new target; it keeps the old one", "trigger", why, "err", err)
 		} else {
 			f.Log.Error("writing the configuration", "trigger", why, "err", err)
 		}
-		return false
+		return false, nil
 	}
 	f.slot, f.started = slot, true
 	if len(written) == 0 {
 		f.Log.Info("target already in place", "slot", slot, "target", t.String())
-		return true
+		return true, nil
 	}
 	f.Log.Info("target written", "trigger", why, "file", kconfig.TargetFile(slot),
 		"old", old.String(), "new", t.String(), "changes", describe(old, t), "files", fmt.Sprint(written))
 	if f.OnWrite != nil {
 		f.OnWrite(slot, t)
 	}
-	return true
+	return true, nil
 }
 
 // describe says what changed between two target lines.

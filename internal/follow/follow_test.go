@@ -114,3 +114,30 @@ func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(string(b))
 	return len(b), nil
 }
+
+func TestFollowFatalErrors(t *testing.T) {
+	k := kconfigtest.New()
+	k.Unprivileged = true
+	f := &Follower{
+		Store: k,
+		Resolve: func(ctx context.Context) (kconfig.Target, *route.Result, error) {
+			return tgt("eth0", "192.0.2.1", "02:00:00:00:00:01"), nil, nil
+		},
+		Initial: func(cur *kconfig.Config, t kconfig.Target) (*kconfig.Config, int, error) {
+			c := *cur
+			c.Targets[0] = t
+			return &c, 0, nil
+		},
+		Log: slog.New(slog.NewTextHandler(testWriter{t}, nil)),
+	}
+	if err := f.Run(context.Background(), nil); !kconfig.IsPermission(err) {
+		t.Fatalf("Run = %v, want permission error", err)
+	}
+	k.Unprivileged = false
+	f.Initial = func(*kconfig.Config, kconfig.Target) (*kconfig.Config, int, error) {
+		return nil, 0, errors.New("all slots in use")
+	}
+	if err := f.Run(context.Background(), nil); err == nil || err.Error() != "all slots in use" {
+		t.Fatalf("Run = %v", err)
+	}
+}
