@@ -218,7 +218,7 @@ func TestRestartDoesNotOverwrite(t *testing.T) {
 		h3.feed(p, src1)
 	}
 	ev3 := h3.Events()
-	if len(ev3) != 1 || ev3[0].Log != filepath.Join(dir, "r", "20261122T023000Z-090a0b0c-4-1.log") {
+	if len(ev3) != 1 || ev3[0].Log != filepath.Join(dir, "r", "20261122T023000Z-090a0b0c0d0e0f1011121314151617e7-4.log") {
 		t.Fatalf("events %+v", ev3)
 	}
 	checkComplete(t, h3, o.Log, ev3[0])

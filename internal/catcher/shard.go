@@ -43,6 +43,7 @@ type dump struct {
 	ranges                     rangeSet
 	fe                         *fileEntry
 	hasFile                    bool // the temporary file exists
+	slot                       bool // holds one of its source address's --max-per-source slots
 	dirty                      bool // holds bytes not yet stored
 	stored                     bool // stored at least once (partial)
 	complete                   bool // stored complete: only absorbs late copies
@@ -145,6 +146,17 @@ func (s *shard) handle(p *wire.Packet, src netip.AddrPort, now time.Time) {
 		m.Dropped(DropFragmented).Inc()
 		return
 	}
+	if !d.dirty {
+		if !d.slot {
+			if !s.e.sources.acquire(d.src.Addr()) {
+				m.Dropped(DropPerSource).Inc()
+				return
+			}
+			d.slot = true
+		}
+		d.dirty = true
+		s.inFlight++
+	}
 	var werr error
 	d.ranges.gaps(off, end, func(a, b uint32) {
 		if werr == nil {
@@ -153,10 +165,6 @@ func (s *shard) handle(p *wire.Packet, src netip.AddrPort, now time.Time) {
 	})
 	if werr != nil {
 		m.Dropped(DropStoreError).Inc()
-	}
-	if !d.dirty {
-		d.dirty = true
-		s.inFlight++
 	}
 	if d.have == uint64(d.total) {
 		s.finalize(d, now)
@@ -175,7 +183,7 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, now time.T
 		m.Dropped(DropPerSource).Inc()
 		return nil
 	}
-	d := &dump{
+	d := &dump{slot: true,
 		key: k, id: s.e.nextID.Add(1),
 		host: string(p.Host), release: string(p.Release), label: string(p.Label), text: string(p.ReasonText),
 		reason: p.Reason, flags: p.Flags, timeNS: p.TimeNS, count: p.Count, copies: p.Copies,
@@ -215,7 +223,9 @@ func (s *shard) remove(d *dump) {
 	s.unlink(d)
 	delete(s.table, d.key)
 	s.n--
-	s.e.sources.release(d.src.Addr())
+	if d.slot {
+		s.e.sources.release(d.src.Addr())
+	}
 }
 
 // write puts p at offset off of d's temporary file (through the write
@@ -325,6 +335,10 @@ func (s *shard) finalize(d *dump, now time.Time) bool {
 	if d.dirty {
 		d.dirty = false
 		s.inFlight--
+	}
+	if d.slot {
+		d.slot = false
+		s.e.sources.release(d.src.Addr())
 	}
 	d.stored = true
 	if m.Complete {

@@ -102,9 +102,9 @@ func (s *Store) partPath(id uint64) string {
 }
 
 // baseName is the file name of a dump without extension:
-// <UTC dump time YYYYmmddTHHMMSSZ>-<boot id first 8 hex>-<seq>.
+// <UTC dump time YYYYmmddTHHMMSSZ>-<boot id hex>-<seq>.
 func baseName(t time.Time, bootHex string, seq uint32) string {
-	return t.UTC().Format("20060102T150405Z") + "-" + bootHex[:8] + "-" + strconv.FormatUint(uint64(seq), 10)
+	return t.UTC().Format("20060102T150405Z") + "-" + bootHex + "-" + strconv.FormatUint(uint64(seq), 10)
 }
 
 // errSkip means a stored dump at least as complete exists already.
@@ -113,11 +113,19 @@ var errSkip = errors.New("a stored copy is at least as complete")
 // choosePaths picks the final .log/.json paths for m in hostDir. It never
 // overwrites a dump of another key; for the same key it replaces only a
 // stored copy with more missing bytes, else returns errSkip.
-func (s *Store) choosePaths(hostDir, base string, m *Meta) (logPath, metaPath string, err error) {
-	for i := 0; i < 1000; i++ {
+//
+// Candidates, in order: base (<time>-<boot id first 8 hex>-<seq>); then
+// <time>-<whole boot id>-<seq>, unique per key since the host directory
+// and seq are the same; then that name with -1, -2... (only when files not
+// written by the catcher are in the way).
+func (s *Store) choosePaths(hostDir, base string, m *Meta, long string) (logPath, metaPath string, err error) {
+	for i := 0; i < 100; i++ {
 		name := base
-		if i > 0 {
-			name += "-" + strconv.Itoa(i)
+		switch {
+		case i == 1:
+			name = long
+		case i > 1:
+			name = long + "-" + strconv.Itoa(i-1)
 		}
 		lp := filepath.Join(hostDir, name+".log")
 		mp := filepath.Join(hostDir, name+".json")
@@ -260,7 +268,7 @@ func (s *Store) storeDump(m *Meta, dumpTime time.Time, src File, rs *rangeSet, b
 	}
 	if logPath == "" {
 		var err error
-		logPath, metaPath, err = s.choosePaths(hostDir, baseName(dumpTime, m.BootID, m.DumpSeq), m)
+		logPath, metaPath, err = s.choosePaths(hostDir, baseName(dumpTime, m.BootID[:8], m.DumpSeq), m, baseName(dumpTime, m.BootID, m.DumpSeq))
 		if err != nil {
 			return logPath, metaPath, 0, err
 		}
