@@ -8,7 +8,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
 
@@ -100,12 +99,9 @@ func StateString(s uint16) string {
 // nudValid is the kernel's NUD_VALID: states with a usable link-layer address.
 const nudValid = unix.NUD_PERMANENT | unix.NUD_NOARP | unix.NUD_REACHABLE | unix.NUD_PROBE | unix.NUD_STALE | unix.NUD_DELAY
 
-// withExtack adds the kernel's extended ack message, if any, to err.
+// withExtack names the operation; a *netlink.OpError already carries the
+// kernel's extended ack message (strict checking explains its EINVALs).
 func withExtack(op string, err error) error {
-	var oe *netlink.OpError
-	if errors.As(err, &oe) && oe.Message != "" {
-		return fmt.Errorf("%s: %w (kernel: %s)", op, err, oe.Message)
-	}
 	return fmt.Errorf("%s: %w", op, err)
 }
 

@@ -32,6 +32,8 @@ type fakeKernel struct {
 	// means no entry (ENOENT).
 	neigh  map[netip.Addr][]uint16
 	probes []netip.Addr
+	// noLookupTable refuses RTM_F_LOOKUP_TABLE for IPv4 too.
+	noLookupTable bool
 }
 
 type fakeRoute struct {
@@ -113,7 +115,7 @@ func (k *fakeKernel) handle(reqs []netlink.Message) ([]netlink.Message, error) {
 		if (dlen != 0 && dlen != full) || (slen != 0 && slen != full) || b[3] != 0 || b[4] != 0 || b[5] != 0 || b[6] != 0 || b[7] != 0 {
 			return fail(syscall.EINVAL, "Invalid values in header for get route request")
 		}
-		if fam == unix.AF_INET6 && flags&^unix.RTM_F_FIB_MATCH != 0 {
+		if (fam == unix.AF_INET6 || k.noLookupTable) && flags&^unix.RTM_F_FIB_MATCH != 0 {
 			return fail(syscall.EINVAL, "ipv6: Invalid flags for get route request")
 		}
 		if fam == unix.AF_INET && flags&^(unix.RTM_F_NOTIFY|unix.RTM_F_LOOKUP_TABLE|unix.RTM_F_FIB_MATCH) != 0 {
@@ -312,6 +314,17 @@ func TestViaGateway(t *testing.T) {
 	}
 	if res.Gateway != gw || res.NextHop != gw || res.MAC.String() != macGW.String() {
 		t.Fatalf("got %+v", res)
+	}
+}
+
+func TestLookupTableRefused(t *testing.T) {
+	k := newFake(t)
+	k.noLookupTable = true
+	dst := netip.MustParseAddr("192.0.2.2")
+	k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
+	k.neigh[dst] = []uint16{unix.NUD_REACHABLE}
+	if _, err := k.resolver().Resolve(ctx, Request{Dst: dst}); err != nil {
+		t.Fatal(err)
 	}
 }
 
