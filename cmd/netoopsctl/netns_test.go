@@ -130,6 +130,13 @@ func TestNetnsFollowGatewayChange(t *testing.T) {
 	lab.Client.IP("route replace default via 192.0.2.2 dev a0")
 	wait("dev=a0 src=192.0.2.1 dst=198.51.100.200 mac=" + netnstest.MACr0 + " sport=6667 dport=6668")
 
+	// The interface is renamed (down, rename, up, route back).
+	lab.Client.IP("link set a0 down")
+	lab.Client.IP("link set a0 name lan0")
+	lab.Client.IP("link set lan0 up")
+	lab.Client.IP("route replace default via 192.0.2.2 dev lan0")
+	wait("dev=lan0 src=192.0.2.1 dst=198.51.100.200 mac=" + netnstest.MACr0 + " sport=6667 dport=6668")
+
 	cancel()
 	select {
 	case code := <-done:
@@ -140,8 +147,8 @@ func TestNetnsFollowGatewayChange(t *testing.T) {
 		t.Fatal("follow did not stop")
 	}
 	log := out.String()
-	if n := strings.Count(log, "target written"); n != 4 {
-		t.Errorf("%d writes logged, want 4:\n%s", n, log)
+	if n := strings.Count(log, "target written"); n != 5 {
+		t.Errorf("%d writes logged, want 5:\n%s", n, log)
 	}
 	t.Log(log)
 }
