@@ -93,7 +93,7 @@ snapshot after
 func TestLargeLog(t *testing.T) {
 	s := begin(t, "large-log")
 	cat, ports := s.catcher("catcher", nil, "127.0.0.1")
-	const n = 8000
+	const n = 9000
 	vm := s.boot(setTarget+`
 i=1
 while [ $i -le `+itoa(n)+` ]; do
@@ -184,7 +184,7 @@ func TestFollow(t *testing.T) {
 	s := begin(t, "follow")
 	cat, ports := s.catcher("catcher", nil, "127.0.0.1")
 	vm := s.boot(setTarget+`
-netoopsctl follow > /tmp/follow.log 2>&1 &
+netoopsctl follow --debounce 200ms 10.0.2.2:$E2E_PORT > /tmp/follow.log 2>&1 &
 sleep 2
 mark "E2E-LINK-DOWN"
 ip link set eth0 down
