@@ -27,6 +27,16 @@ fuzz-seed:
 
 test: vet unit fuzz-seed
 
+# Linux 6.12 with patches/ applied, as root: out/kernel/bzImage (NETOOPS=y)
+# and out/kernel/netoops.ko; cached, see scripts/build-kernel.sh.
+kernel:
+	scripts/build-kernel.sh
+
+# The kernel series: checkpatch --strict, each patch applies and builds,
+# W=1 and sparse clean built in and as a module.
+check-patches:
+	scripts/check-patches.sh
+
 # The QEMU end-to-end suite (qemu/, scripts/e2e.sh), as root; see out/e2e/summary.txt.
 e2e: kernel build
 	scripts/e2e.sh

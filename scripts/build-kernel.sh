@@ -1,0 +1,276 @@
+#!/usr/bin/env bash
+# Build the netoops test kernel: Linux 6.12 (Debian's linux-source-6.12, or
+# KERNEL_SRC=path) with the series in patches/ applied, from `make tinyconfig`
+# plus qemu/kernel.config.
+#
+# Results:
+#   out/kernel/bzImage     NETOOPS=y kernel for QEMU
+#   out/kernel/netoops.ko  netoops built as a module (NETOOPS=m build)
+#   out/kernel/config      the .config of the bzImage
+#
+# Everything else lives in a cache outside the repository:
+#   ${NETOOPS_CACHE:-/var/cache/netoops} (root) or ~/.cache/netoops
+#     linux-source-6.12/   pristine unpacked tree, never modified
+#     tree/                build source: hard links to the pristine tree,
+#                          files touched by the series are real copies
+#     build-y/, build-m/   out-of-tree build directories (NETOOPS=y / =m)
+#     artifacts/           results of the last build, and its key
+#
+# The build is keyed by a hash of patches/series, the patches it lists,
+# qemu/kernel.config, this script and the source tree's identity; with an
+# unchanged key the cached results are copied out and nothing is built.
+#
+# Usage: scripts/build-kernel.sh [--setup-only] [--force]
+#   --setup-only  install dependencies and prepare the source tree, no build
+#   --force       rebuild even if the key did not change
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+if [[ $(id -u) -eq 0 ]]; then
+	CACHE=${NETOOPS_CACHE:-/var/cache/netoops}
+else
+	CACHE=${NETOOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netoops}
+fi
+OUT=$REPO/out/kernel
+FRAGMENT=$REPO/qemu/kernel.config
+PATCHES=$REPO/patches
+DEB_PKG=linux-source-6.12
+DEB_TARBALL=/usr/src/linux-source-6.12.tar.xz
+JOBS=$(nproc)
+
+SETUP_ONLY=0
+FORCE=0
+
+say() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build-kernel: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------
+# Dependencies
+
+# command or file -> Debian package
+declare -A DEPS=(
+	[gcc]=gcc [make]=make [flex]=flex [bison]=bison [bc]=bc [cpio]=cpio
+	[perl]=perl [sparse]=sparse [xz]=xz-utils [git]=git [patch]=patch
+	[flock]=util-linux
+	[/usr/include/libelf.h]=libelf-dev
+	[/usr/include/openssl/ssl.h]=libssl-dev
+	[qemu-system-x86_64]=qemu-system-x86
+	[/bin/busybox]=busybox-static
+)
+
+install_deps() {
+	local missing=() want
+	for want in "${!DEPS[@]}"; do
+		if [[ $want == /* ]]; then
+			[[ -e $want ]] && continue
+		else
+			command -v "$want" >/dev/null && continue
+		fi
+		missing+=("${DEPS[$want]}")
+	done
+	if [[ -z ${KERNEL_SRC:-} && ! -f $DEB_TARBALL ]]; then
+		missing+=("$DEB_PKG")
+	fi
+	[[ ${#missing[@]} -eq 0 ]] && return 0
+
+	mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+	[[ $(id -u) -eq 0 ]] || die "missing packages (run as root to install): ${missing[*]}"
+	say "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y --no-install-recommends "${missing[@]}"; then
+		apt-get update
+		apt-get install -y --no-install-recommends "${missing[@]}"
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Source trees
+
+# Prints the pristine tree to build from, unpacking Debian's tarball if needed.
+pristine_tree() {
+	if [[ -n ${KERNEL_SRC:-} ]]; then
+		[[ -f $KERNEL_SRC/Makefile && -d $KERNEL_SRC/kernel ]] ||
+			die "KERNEL_SRC=$KERNEL_SRC is not a kernel tree"
+		(cd "$KERNEL_SRC" && pwd)
+		return
+	fi
+
+	local dir=$CACHE/linux-source-6.12 stamp
+	stamp=$(stat -c '%s %Y' "$DEB_TARBALL")
+	if [[ ! -f $dir/.netoops-pristine || $(cat "$dir/.netoops-pristine") != "$stamp" ]]; then
+		say "unpacking $DEB_TARBALL into $CACHE"
+		rm -rf "$dir" "$CACHE/unpack.tmp" "$CACHE/tree"
+		mkdir -p "$CACHE/unpack.tmp"
+		tar -C "$CACHE/unpack.tmp" -xf "$DEB_TARBALL"
+		mv "$CACHE/unpack.tmp/linux-source-6.12" "$dir"
+		rmdir "$CACHE/unpack.tmp"
+		echo "$stamp" >"$dir/.netoops-pristine"
+	fi
+	echo "$dir"
+}
+
+# The patches of the series, in order, as absolute paths.
+series_patches() {
+	local p
+	[[ -f $PATCHES/series ]] || die "no $PATCHES/series"
+	while read -r p; do
+		[[ -z $p || $p == \#* ]] && continue
+		[[ -f $PATCHES/$p ]] || die "series lists missing patch $p"
+		echo "$PATCHES/$p"
+	done <"$PATCHES/series"
+}
+
+# Files a list of patches touches (both sides of every diff).
+touched_files() {
+	sed -n -e 's|^--- a/||p' -e 's|^+++ b/||p' "$@" | sort -u
+}
+
+# make_tree PRISTINE TREE PATCH...: make TREE the pristine tree plus the
+# given patches. TREE shares files with PRISTINE through hard links; every
+# file a patch touches (now or in the previous run) is a private copy with a
+# new mtime, so kbuild rebuilds exactly what changed.
+make_tree() {
+	local pristine=$1 tree=$2 f
+	shift 2
+
+	if [[ ! -f $tree/.netoops-tree || $(cat "$tree/.netoops-tree") != "$pristine" ]]; then
+		say "linking $tree to $pristine"
+		rm -rf "$tree"
+		cp -al "$pristine" "$tree.tmp"
+		rm -f "$tree.tmp/.netoops-pristine" "$tree.tmp/.netoops-applied"
+		mv "$tree.tmp" "$tree"
+		: >"$tree/.netoops-applied"
+		echo "$pristine" >"$tree/.netoops-tree"
+	fi
+
+	{ cat "$tree/.netoops-applied"; [[ $# -gt 0 ]] && touched_files "$@"; } |
+	sort -u | while read -r f; do
+		if [[ -f $pristine/$f ]]; then
+			cp --remove-destination "$pristine/$f" "$tree/$f"
+		else
+			rm -f "$tree/$f"
+		fi
+	done
+	: >"$tree/.netoops-applied"
+
+	if [[ $# -gt 0 ]]; then
+		touched_files "$@" >"$tree/.netoops-applied"
+		for f in "$@"; do
+			patch -d "$tree" -p1 -F0 -N -s --no-backup-if-mismatch -i "$f" ||
+				die "$(basename "$f") does not apply cleanly to $pristine"
+		done
+	fi
+}
+
+# ---------------------------------------------------------------------------
+# Build
+
+# configure TREE BUILDDIR NETOOPS(y|m): tinyconfig + fragment.
+configure() {
+	local tree=$1 bdir=$2 netoops=$3 sym val got bad=0
+	mkdir -p "$bdir"
+	make -s -C "$tree" O="$bdir" tinyconfig >/dev/null
+	sed "s/^CONFIG_NETOOPS=.*/CONFIG_NETOOPS=$netoops/" "$FRAGMENT" >"$bdir/netoops.fragment"
+	(cd "$tree" && scripts/kconfig/merge_config.sh -m -O "$bdir" \
+		"$bdir/.config" "$bdir/netoops.fragment" >/dev/null)
+	make -s -C "$tree" O="$bdir" olddefconfig
+	# Every symbol of the fragment must have survived olddefconfig.
+	while IFS='=' read -r sym val; do
+		[[ $sym == CONFIG_* ]] || continue
+		got=$(grep -E "^$sym=|^# $sym is not set" "$bdir/.config" || true)
+		if [[ $got != "$sym=$val" && !($val == n && $got == "# $sym is not set") ]]; then
+			echo "build-kernel: $sym=$val requested, got '${got:-nothing}'" >&2
+			bad=1
+		fi
+	done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$bdir/netoops.fragment")
+	[[ $bad -eq 0 ]] || die "qemu/kernel.config does not apply cleanly"
+}
+
+build_key() {
+	local pristine=$1
+	{
+		echo "pristine $pristine $(cat "$pristine/.netoops-pristine" 2>/dev/null || stat -c %Y "$pristine/Makefile")"
+		sha256sum "${BASH_SOURCE[0]}" "$FRAGMENT" "$PATCHES/series" | cut -d' ' -f1
+		series_patches | xargs -r sha256sum | cut -d' ' -f1
+	} | sha256sum | cut -d' ' -f1
+}
+
+copy_out() {
+	mkdir -p "$OUT"
+	cp "$CACHE/artifacts/bzImage" "$CACHE/artifacts/netoops.ko" \
+		"$CACHE/artifacts/config" "$OUT/"
+}
+
+lock_cache() {
+	mkdir -p "$CACHE"
+	exec 9>"$CACHE/lock"
+	flock -w 3600 9 || die "cannot lock $CACHE/lock"
+}
+
+main() {
+	local pristine tree key start arg
+	start=$(date +%s)
+
+	for arg in "$@"; do
+		case $arg in
+		--setup-only) SETUP_ONLY=1 ;;
+		--force) FORCE=1 ;;
+		*) echo "usage: $0 [--setup-only] [--force]" >&2; exit 2 ;;
+		esac
+	done
+
+	install_deps
+	lock_cache
+
+	pristine=$(pristine_tree)
+	tree=$CACHE/tree
+	if [[ -f $pristine/drivers/net/netoops.c ]]; then
+		say "$pristine already has netoops, building it as it is"
+		tree=$pristine
+	fi
+
+	if [[ $SETUP_ONLY -eq 1 ]]; then
+		[[ $tree == "$pristine" ]] || make_tree "$pristine" "$tree"
+		echo "$pristine"
+		return
+	fi
+
+	key=$(build_key "$pristine")
+	if [[ $FORCE -eq 0 && -f $CACHE/artifacts/key &&
+	      $(cat "$CACHE/artifacts/key") == "$key" &&
+	      -f $CACHE/build-y/.config && -f $CACHE/build-m/.config ]]; then
+		copy_out
+		say "kernel is up to date (key ${key:0:12}), copied to ${OUT#"$REPO"/}"
+		return
+	fi
+
+	if [[ $tree != "$pristine" ]]; then
+		mapfile -t patches < <(series_patches)
+		say "applying ${#patches[@]} patches to $tree"
+		make_tree "$pristine" "$tree" "${patches[@]}"
+	fi
+	rm -f "$CACHE/artifacts/key"
+
+	say "configuring build-y (NETOOPS=y)"
+	configure "$tree" "$CACHE/build-y" y
+	say "building bzImage with make -j$JOBS"
+	make -C "$tree" O="$CACHE/build-y" -j"$JOBS" bzImage
+
+	say "configuring build-m (NETOOPS=m)"
+	configure "$tree" "$CACHE/build-m" m
+	say "building vmlinux and modules (NETOOPS=m) with make -j$JOBS"
+	make -C "$tree" O="$CACHE/build-m" -j"$JOBS" vmlinux modules
+
+	mkdir -p "$CACHE/artifacts"
+	cp "$CACHE/build-y/arch/x86/boot/bzImage" "$CACHE/artifacts/bzImage"
+	cp "$CACHE/build-m/drivers/net/netoops.ko" "$CACHE/artifacts/netoops.ko"
+	cp "$CACHE/build-y/.config" "$CACHE/artifacts/config"
+	echo "$key" >"$CACHE/artifacts/key"
+	copy_out
+	say "built ${OUT#"$REPO"/}/bzImage and netoops.ko in $(( $(date +%s) - start ))s"
+}
+
+# scripts/check-patches.sh sources this file for its functions.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+	main "$@"
+fi
