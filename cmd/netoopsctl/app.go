@@ -95,7 +95,7 @@ reads it back to check. If the kernel refuses a value, the files already
 written are restored and the old configuration stays in force.
 
 DEST is an IPv4 or IPv6 address, optionally with a port: 192.0.2.10:514,
-[2001:db8::10]:514.`,
+[2001:db8::10]:514. An IPv6 zone names the device: fe80::10%eth0.`,
 				Flags:        append(targetFlags(), &cli.BoolFlag{Name: "dry-run", Aliases: []string{"n"}, Usage: "resolve and print the target line, write nothing"}),
 				Action:       func(ctx context.Context, cmd *cli.Command) error { return cmdSet(ctx, cmd, e) },
 				OnUsageError: usageErr,

@@ -238,6 +238,14 @@ func TestSetOptions(t *testing.T) {
 	if r := h.net.reqs[len(h.net.reqs)-1]; r.Dev != "eth0" || !r.Broadcast || r.Timeout != 3*time.Second {
 		t.Errorf("request %+v", r)
 	}
+	// A zone is the device.
+	ll := netip.MustParseAddr("fe80::2")
+	h.net.set(ll, &route.Result{Dst: ll, Src: netip.MustParseAddr("fe80::e0"), NextHop: ll, Link: eth0, MAC: mac("02:00:00:00:00:02")})
+	h.run(0, "set", "[fe80::2%eth0]:514")
+	if r := h.net.reqs[len(h.net.reqs)-1]; r.Dev != "eth0" || r.Dst != ll {
+		t.Errorf("request %+v", r)
+	}
+	h.run(exitUsage, "set", "fe80::2%eth0", "--dev", "eth1")
 	h.run(0, "set", "192.0.2.2", "--label", "")
 	if h.k.Get("label") != "\n" {
 		t.Errorf("label not cleared: %q", h.k.Get("label"))

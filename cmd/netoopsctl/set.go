@@ -84,6 +84,14 @@ func parseTargetSpec(cmd *cli.Command) (*targetSpec, error) {
 		dport: cmd.Uint16("port"),
 		add:   cmd.Bool("add"),
 	}
+	if z := dst.Zone(); z != "" {
+		// fe80::1%eth0: the zone is the device.
+		if sp.req.Dev != "" && sp.req.Dev != z {
+			return nil, usagef("DEST's zone %%%s and --dev %s disagree", z, sp.req.Dev)
+		}
+		sp.req.Dev = z
+		sp.req.Dst = dst.WithZone("")
+	}
 	if hasPort {
 		if cmd.IsSet("port") && cmd.Uint16("port") != port {
 			return nil, usagef("DEST gives port %d but --port says %d", port, cmd.Uint16("port"))

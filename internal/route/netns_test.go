@@ -45,6 +45,7 @@ func TestNetnsResolve(t *testing.T) {
 		{name: "forced device", dst: "198.51.100.2", dev: "a1", wantDev: "a1", src: "198.51.100.1", nh: "198.51.100.2", mac: netnstest.MACr1},
 		{name: "ipv6 on-link", dst: "2001:db8:1::2", wantDev: "a0", src: "2001:db8:1::1", nh: "2001:db8:1::2", mac: netnstest.MACr0},
 		{name: "ipv6 via gateway", dst: "2001:db8:ff::5", wantDev: "a0", src: "2001:db8:1::1", nh: "2001:db8:1::2", mac: netnstest.MACr0, gateway: true},
+		{name: "ipv6 link-local", dst: "fe80::ff:fe00:b00", dev: "a0", wantDev: "a0", src: "fe80::ff:fe00:a00", nh: "fe80::ff:fe00:b00", mac: netnstest.MACr0},
 		{name: "subnet broadcast", dst: "192.0.2.255", wantDev: "a0", src: "192.0.2.1", nh: "192.0.2.255", mac: "ff:ff:ff:ff:ff:ff"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
