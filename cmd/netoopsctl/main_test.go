@@ -377,7 +377,7 @@ func TestOffOnAndClear(t *testing.T) {
 
 func TestTest(t *testing.T) {
 	h := newHarness(t)
-	out := h.run(exitTestNothing, "test")
+	out := h.run(exitTestNothing, "test", "--wait", "100ms")
 	if !strings.Contains(out, "no target is active") {
 		t.Errorf("output:\n%s", out)
 	}
@@ -387,7 +387,7 @@ func TestTest(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 	h.k.DeadTargets = true
-	out = h.run(exitTestNothing, "test")
+	out = h.run(exitTestNothing, "test", "--wait", "100ms")
 	if !strings.Contains(out, "packets_sent stayed at 12") {
 		t.Errorf("output:\n%s", out)
 	}

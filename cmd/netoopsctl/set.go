@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/netoops/netoops/internal/follow"
 	"github.com/netoops/netoops/internal/kconfig"
@@ -333,9 +334,22 @@ func cmdTest(ctx context.Context, cmd *cli.Command, e *env) error {
 		}
 		return err
 	}
-	after, err := kconfig.ReadCounters(s)
-	if err != nil {
-		return err
+	// The kernel sends the dump before the write returns; poll briefly in
+	// case a driver completes transmission later.
+	var after kconfig.Counters
+	deadline := time.Now().Add(cmd.Duration("wait"))
+	for {
+		if after, err = kconfig.ReadCounters(s); err != nil {
+			return err
+		}
+		if after.PacketsSent > before.PacketsSent || !time.Now().Before(deadline) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 	fmt.Fprintf(e.stdout, "%-13s %10s %10s %8s\n", "", "before", "after", "delta")
 	row := func(name string, b, a uint64) {

@@ -189,9 +189,6 @@ func warnings(cmd *cli.Command, e *env, cfg *kconfig.Config, targets []showTarge
 		} else if !l.OperUp {
 			w = append(w, fmt.Sprintf("%s: %s has no carrier (operationally down)", name, t.Dev))
 		}
-		if l.Kind == "wireguard" || l.Kind == "tun" {
-			w = append(w, fmt.Sprintf("%s: %s is a %s device, which has no netpoll support", name, t.Dev, l.Kind))
-		}
 	}
 	return w
 }

@@ -31,7 +31,7 @@ type Follower struct {
 
 	Interval time.Duration // periodic re-resolve; default 60s
 	Debounce time.Duration // quiet time after an event; default 500ms
-	Retry    time.Duration // re-resolve after a failure; default 5s
+	Retry    time.Duration // first re-resolve after a failure; default 5s, doubling up to Interval
 	Log      *slog.Logger
 
 	// OnWrite, if set, is called after each successful write (tests).
@@ -74,8 +74,19 @@ func (f *Follower) Run(ctx context.Context, events <-chan route.Event) error {
 		return good
 	}
 	var retry <-chan time.Time
+	delay := f.Retry
+	// backoff schedules the next retry, each one twice as late, up to
+	// Interval: a dead gateway is not probed every few seconds forever.
+	backoff := func() {
+		retry = time.After(delay)
+		delay = min(2*delay, f.Interval)
+	}
+	succeeded := func() {
+		retry = nil
+		delay = f.Retry
+	}
 	if !try("start") {
-		retry = time.After(f.Retry)
+		backoff()
 	}
 	if fatal != nil {
 		return fatal
@@ -107,18 +118,20 @@ func (f *Follower) Run(ctx context.Context, events <-chan route.Event) error {
 			why := reasons(pending)
 			clear(pending)
 			if try(why) {
-				retry = nil
+				succeeded()
 			} else {
-				retry = time.After(f.Retry)
+				backoff()
 			}
 		case <-retry:
 			retry = nil
-			if !try("retry") {
-				retry = time.After(f.Retry)
+			if try("retry") {
+				succeeded()
+			} else {
+				backoff()
 			}
 		case <-tick.C:
 			if try("periodic") {
-				retry = nil
+				succeeded()
 			}
 		}
 		if fatal != nil {

@@ -142,13 +142,16 @@ func errnoText(err error) string {
 		return "the kernel refused it: no such device (ENODEV)"
 	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EACCES):
 		return "permission denied (writing needs root / CAP_NET_ADMIN)"
+	case errors.Is(err, syscall.EROFS):
+		return "read-only file system (is /proc/sys mounted read-only, as in a container?)"
 	}
 	return err.Error()
 }
 
-// IsPermission reports whether err is a missing privilege.
+// IsPermission reports whether err is a missing privilege (or a read-only
+// /proc/sys, as in an unprivileged container).
 func IsPermission(err error) bool {
-	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES)
+	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EROFS)
 }
 
 // IsRefused reports whether err is the kernel refusing a value.
@@ -294,9 +297,9 @@ func (c *Config) fileValue(name string) string {
 // Plan returns the files to write to go from cur to want, in the order that
 // keeps every intermediate state a working configuration:
 //
-//   - When disabling, enabled=0 goes first.
-//   - reasons, copies and label come before the targets, so a new target
-//     never sends with the old settings' successor half-applied.
+//   - When disabling, enabled=0 goes first, so nothing is sent from a
+//     half-changed configuration.
+//   - reasons, copies and label come next: they are valid with any target.
 //   - Targets that get a (new) value come before targets that are cleared,
 //     so there is no moment without any target.
 //   - When enabling, enabled=1 goes last, once everything else is in place.
