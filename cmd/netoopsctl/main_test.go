@@ -492,11 +492,18 @@ func TestCompletionAndMan(t *testing.T) {
 			t.Errorf("man page lacks %q", want)
 		}
 	}
-	committed, err := os.ReadFile("../../docs/netoopsctl.8")
-	if err != nil {
-		t.Fatalf("docs/netoopsctl.8: %v (generate it with 'go run ./cmd/netoopsctl man > docs/netoopsctl.8')", err)
-	}
-	if string(committed) != out {
-		t.Errorf("docs/netoopsctl.8 is stale: regenerate it with 'go run ./cmd/netoopsctl man > docs/netoopsctl.8'")
+	for file, args := range map[string][]string{
+		"../../docs/netoopsctl.8":          {"man"},
+		"../../completion/netoopsctl.bash": {"completion", "bash"},
+		"../../completion/_netoopsctl":     {"completion", "zsh"},
+	} {
+		committed, err := os.ReadFile(file)
+		if err != nil {
+			t.Errorf("%s: %v (run 'go generate ./cmd/netoopsctl')", file, err)
+			continue
+		}
+		if out := h.run(0, args...); string(committed) != out {
+			t.Errorf("%s is stale: run 'go generate ./cmd/netoopsctl'", file)
+		}
 	}
 }

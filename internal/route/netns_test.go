@@ -68,6 +68,12 @@ func TestNetnsResolve(t *testing.T) {
 			t.Fatalf("err = %v", err)
 		}
 		t.Logf("%v after %s", err, time.Since(start))
+		// The host comes up: the FAILED entry is probed again and resolves.
+		lab.Router.IP("addr add 192.0.2.99/24 dev r0")
+		res, err := r.Resolve(ctx, Request{Dst: netip.MustParseAddr("192.0.2.99"), Timeout: 3 * time.Second})
+		if err != nil || res.MAC.String() != netnstest.MACr0 || !res.Probed {
+			t.Fatalf("after FAILED: %+v, %v", res, err)
+		}
 	})
 	t.Run("udp probe", func(t *testing.T) {
 		// The fallback for kernels that refuse NTF_USE: a datagram to the
