@@ -36,6 +36,9 @@ func writeMan(w io.Writer, root *cli.Command) error {
 		}
 		writeFlags(&b, c.Flags)
 	}
+	if root.EnableShellCompletion {
+		p(".SS \"completion \\fIbash\\fR|\\fIzsh\\fR|\\fIfish\\fR|\\fIpwsh\\fR\"\nprint a shell completion script, e.g. \\fBnetoopsctl completion bash > /etc/bash_completion.d/netoopsctl\\fR\n")
+	}
 	if exit != "" {
 		p(".SH EXIT STATUS\n")
 		for _, line := range strings.Split(strings.TrimSpace(exit), "\n") {
