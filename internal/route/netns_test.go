@@ -30,6 +30,8 @@ func labResolver(t *testing.T, lab *netnstest.Lab) *Resolver {
 
 func TestNetnsResolve(t *testing.T) {
 	lab := netnstest.NewLab(t)
+	// RTA_VIA: an IPv4 route through an IPv6 gateway (kernel 5.2+).
+	lab.Client.IP("route add 198.51.100.128/26 via inet6 2001:db8:1::2 dev a0")
 	r := labResolver(t, lab)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -46,6 +48,7 @@ func TestNetnsResolve(t *testing.T) {
 		{name: "ipv6 on-link", dst: "2001:db8:1::2", wantDev: "a0", src: "2001:db8:1::1", nh: "2001:db8:1::2", mac: netnstest.MACr0},
 		{name: "ipv6 via gateway", dst: "2001:db8:ff::5", wantDev: "a0", src: "2001:db8:1::1", nh: "2001:db8:1::2", mac: netnstest.MACr0, gateway: true},
 		{name: "ipv6 link-local", dst: "fe80::ff:fe00:b00", dev: "a0", wantDev: "a0", src: "fe80::ff:fe00:a00", nh: "fe80::ff:fe00:b00", mac: netnstest.MACr0},
+		{name: "ipv4 via ipv6 gateway", dst: "198.51.100.130", wantDev: "a0", src: "192.0.2.1", nh: "2001:db8:1::2", mac: netnstest.MACr0, gateway: true},
 		{name: "subnet broadcast", dst: "192.0.2.255", wantDev: "a0", src: "192.0.2.1", nh: "192.0.2.255", mac: "ff:ff:ff:ff:ff:ff"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
