@@ -202,7 +202,11 @@ func describeResult(w io.Writer, res *route.Result) {
 	} else {
 		fmt.Fprintf(w, "  route: %s dev %s src %s (on-link)", res.Dst, res.Link.Name, res.Src)
 	}
-	if res.Table != 0 {
+	switch res.Table {
+	case 0:
+	case 254:
+		fmt.Fprint(w, " table main")
+	default:
 		fmt.Fprintf(w, " table %d", res.Table)
 	}
 	fmt.Fprintln(w)
@@ -304,7 +308,13 @@ func cmdOn(ctx context.Context, cmd *cli.Command, e *env) error {
 	if err != nil {
 		return err
 	}
-	if cur.FreeSlot() == 0 && cur.Targets[1].IsZero() && cur.Targets[2].IsZero() && cur.Targets[3].IsZero() {
+	configured := 0
+	for _, t := range cur.Targets {
+		if !t.IsZero() {
+			configured++
+		}
+	}
+	if configured == 0 {
 		fmt.Fprintln(e.stderr, "netoopsctl: warning: no target is configured; use 'netoopsctl set DEST'")
 	}
 	want := *cur

@@ -106,17 +106,8 @@ func parseRouteReply(msgs []netlink.Message) (routeReply, error) {
 }
 
 func addrFromIP(ip net.IP) netip.Addr {
-	if len(ip) == 0 {
-		return netip.Addr{}
-	}
-	a, ok := netip.AddrFromSlice(ip)
-	if !ok {
-		return netip.Addr{}
-	}
-	if len(ip) == 4 {
-		return a
-	}
-	return a
+	a, _ := netip.AddrFromSlice(ip)
+	return a.Unmap()
 }
 
 // neighGetRequest builds a single-entry RTM_GETNEIGH (no NLM_F_DUMP; kernel
