@@ -426,6 +426,9 @@ func TestShow(t *testing.T) {
 	if !got.Enabled || got.Label != "rack7" || len(got.Targets) != 3 || got.Targets[2].State != "down" || got.Targets[0].DPort != 6668 {
 		t.Errorf("json: %+v", got)
 	}
+	if !strings.Contains(out, `"warnings": [`) {
+		t.Errorf("warnings is not a list:\n%s", out)
+	}
 	for _, w := range got.Warnings {
 		if strings.Contains(w, "crash_kexec") {
 			t.Errorf("kdump warning with crash_kexec_post_notifiers set: %s", w)

@@ -83,7 +83,9 @@ func cmdShow(ctx context.Context, cmd *cli.Command, e *env) error {
 			MAC: t.MAC.String(), SPort: t.SPort, DPort: t.DPort, State: state,
 		})
 	}
-	out.Warnings = warnings(cmd, e, cfg, out.Targets)
+	if w := warnings(cmd, e, cfg, out.Targets); len(w) > 0 {
+		out.Warnings = w
+	}
 
 	if cmd.Bool("json") {
 		enc := json.NewEncoder(e.stdout)
