@@ -272,6 +272,7 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 		return err
 	}
 	metrics = e.Metrics()
+	metrics.RegisterRuntime()
 	if c := cmd.String("exec"); c != "" {
 		execer = &catcher.Execer{Cmd: c, Timeout: cmd.Duration("exec-timeout"), Max: cmd.Int("exec-max"), Log: log, Metrics: metrics}
 		execer.Start()

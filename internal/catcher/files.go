@@ -1,49 +1,143 @@
 package catcher
 
-import "os"
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+)
 
-// writeBufSize is the size of a file entry's write-coalescing buffer:
-// contiguous pieces (a dump arrives tail first, piece after piece) are
-// gathered and written with one pwrite.
-const writeBufSize = 32 << 10
+// In-flight dumps are kept on disk, not in memory: each shard has a spool
+// file, sparse, in which every dump gets a region of total_len bytes (4 KiB
+// aligned) the first time one of its pieces must be written. A piece is
+// written at region start + offset with one pwrite; a dump's region is
+// released with FALLOC_FL_PUNCH_HOLE when the dump is forgotten. So a shard
+// holds one or two file descriptors whatever the number of dumps in flight
+// (a crash storm of 10,000 hosts does not open 10,000 files, nor open and
+// close one per packet), and memory holds only each dump's range set.
 
-// fileEntry is an open temporary file of a dump and its write buffer.
-type fileEntry struct {
+const (
+	spoolAlign = 4096
+	// spoolMax is the virtual size after which a new spool file is started;
+	// the old one is deleted when its last dump is forgotten.
+	spoolMax = 1 << 40
+	// writeBufSize is the size of a write-coalescing buffer: contiguous
+	// pieces of one dump (a dump arrives tail first, piece after piece)
+	// are gathered and written with one pwrite.
+	writeBufSize = 32 << 10
+)
+
+// spool is one spool file.
+type spool struct {
+	f    File
+	path string
+	next int64 // bump allocator
+	live int   // dumps with a region in it
+}
+
+// holePuncher is implemented by files that can free a range's blocks.
+type holePuncher interface {
+	PunchHole(off, n int64) error
+}
+
+func alignUp(n int64) int64 { return (n + spoolAlign - 1) &^ (spoolAlign - 1) }
+
+// region gives d its spool region if it has none.
+func (s *shard) region(d *dump) error {
+	if d.sp != nil {
+		return nil
+	}
+	sp := s.spool
+	if sp == nil || sp.next+int64(d.total) > spoolMax {
+		s.spoolGen++
+		path := filepath.Join(s.e.store.inflightDir(), strconv.Itoa(s.idx)+"-"+strconv.Itoa(s.spoolGen)+".spool")
+		f, err := s.e.store.FS.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			s.spoolGen--
+			return err
+		}
+		if sp != nil && sp.live == 0 {
+			s.closeSpool(sp)
+		}
+		sp = &spool{f: f, path: path}
+		s.spool = sp
+	}
+	d.sp, d.base = sp, sp.next
+	sp.next = alignUp(sp.next + int64(d.total))
+	sp.live++
+	return nil
+}
+
+func (s *shard) closeSpool(sp *spool) {
+	sp.f.Close()
+	s.e.store.FS.Remove(sp.path)
+}
+
+// freeRegion releases d's region (and its write buffer, unflushed).
+func (s *shard) freeRegion(d *dump) {
+	if fe := d.fe; fe != nil {
+		fe.lo, fe.hi = 0, 0
+		s.bufs.release(d, s)
+	}
+	sp := d.sp
+	if sp == nil {
+		return
+	}
+	d.sp = nil
+	sp.live--
+	if hp, ok := sp.f.(holePuncher); ok {
+		hp.PunchHole(d.base, alignUp(int64(d.total)))
+	}
+	if sp.live == 0 {
+		if sp != s.spool {
+			s.closeSpool(sp)
+		} else {
+			sp.next = 0 // nothing live: start over at the beginning
+		}
+	}
+}
+
+// regionReader reads d's log bytes from its region.
+func (s *shard) regionReader(d *dump) io.ReaderAt {
+	if d.sp == nil {
+		return nil
+	}
+	return io.NewSectionReader(d.sp.f, d.base, int64(d.total))
+}
+
+// writeBuf is a write-coalescing buffer lent to one dump at a time.
+type writeBuf struct {
 	d          *dump
-	f          File
 	buf        []byte
 	lo, hi     int    // buffered bytes are buf[lo:hi]
-	base       uint32 // file offset of buf[lo]
+	base       uint32 // log offset of buf[lo]
 	asc        bool   // the last run grew upwards
-	prev, next *fileEntry
+	prev, next *writeBuf
 }
 
-// fileCache bounds a shard's open files: an LRU of entries, opened on
-// write, closed (after flushing) when another dump needs the slot.
-type fileCache struct {
-	entries []fileEntry
-	lru     fileEntry // sentinel; free entries are at the tail
+// bufPool is a shard's LRU of write buffers.
+type bufPool struct {
+	entries []writeBuf
+	lru     writeBuf // sentinel; free entries are at the tail
 }
 
-func (c *fileCache) init(n int) {
-	c.entries = make([]fileEntry, n)
+func (c *bufPool) init(n int) {
+	c.entries = make([]writeBuf, n)
 	c.lru.next, c.lru.prev = &c.lru, &c.lru
 	for i := range c.entries {
 		c.front(&c.entries[i])
 	}
 }
 
-func (c *fileCache) unlink(fe *fileEntry) {
-	fe.prev.next, fe.next.prev = fe.next, fe.prev
-}
+func (c *bufPool) unlink(fe *writeBuf) { fe.prev.next, fe.next.prev = fe.next, fe.prev }
 
-func (c *fileCache) front(fe *fileEntry) {
+func (c *bufPool) front(fe *writeBuf) {
 	fe.next, fe.prev = c.lru.next, &c.lru
 	c.lru.next.prev = fe
 	c.lru.next = fe
 }
 
-func (c *fileCache) memBytes() int {
+func (c *bufPool) memBytes() int {
 	n := 0
 	for i := range c.entries {
 		n += cap(c.entries[i].buf)
@@ -51,41 +145,33 @@ func (c *fileCache) memBytes() int {
 	return n
 }
 
-// get returns d's open entry, opening its file if needed.
-func (c *fileCache) get(d *dump, s *shard) (*fileEntry, error) {
+// get returns d's buffer, taking the least recently used one (flushing
+// it) if d has none.
+func (c *bufPool) get(d *dump, s *shard) *writeBuf {
 	if fe := d.fe; fe != nil {
 		if c.lru.next != fe {
 			c.unlink(fe)
 			c.front(fe)
 		}
-		return fe, nil
+		return fe
 	}
 	fe := c.lru.prev
 	if fe.d != nil {
 		c.release(fe.d, s)
 	}
-	flag := os.O_RDWR | os.O_CREATE
-	if !d.hasFile {
-		flag |= os.O_TRUNC
-	}
-	f, err := s.e.store.FS.OpenFile(s.e.store.partPath(d.id), flag, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	d.hasFile = true
-	fe.d, fe.f, fe.lo, fe.hi, fe.asc = d, f, 0, 0, false
+	fe.d, fe.lo, fe.hi, fe.asc = d, 0, 0, false
 	if fe.buf == nil {
 		fe.buf = make([]byte, writeBufSize)
 	}
 	d.fe = fe
 	c.unlink(fe)
 	c.front(fe)
-	return fe, nil
+	return fe
 }
 
-// release flushes and closes d's entry, if it has one. The entry stays in
-// the LRU, empty, and is reused first.
-func (c *fileCache) release(d *dump, s *shard) {
+// release flushes d's buffer (dropping its bytes from d's ranges if that
+// fails) and frees it.
+func (c *bufPool) release(d *dump, s *shard) {
 	fe := d.fe
 	if fe == nil {
 		return
@@ -93,18 +179,16 @@ func (c *fileCache) release(d *dump, s *shard) {
 	if fe.flush(s) != nil {
 		fe.drop()
 	}
-	fe.f.Close()
-	fe.f, fe.d, d.fe = nil, nil, nil
+	fe.d, d.fe = nil, nil
 	c.unlink(fe)
-	// Put it at the tail so it is taken next.
 	fe.prev, fe.next = c.lru.prev, &c.lru
 	c.lru.prev.next = fe
 	c.lru.prev = fe
 }
 
-// put buffers p at file offset off, writing out the buffer when p does
-// not extend its run.
-func (fe *fileEntry) put(off uint32, p []byte, s *shard) error {
+// put buffers p at log offset off, writing out the buffer when p does not
+// extend its run.
+func (fe *writeBuf) put(off uint32, p []byte, s *shard) error {
 	n := len(p)
 	if fe.hi > fe.lo {
 		end := fe.base + uint32(fe.hi-fe.lo)
@@ -126,7 +210,8 @@ func (fe *fileEntry) put(off uint32, p []byte, s *shard) error {
 		}
 	}
 	if n > len(fe.buf)/2 {
-		if _, err := fe.f.WriteAt(p, int64(off)); err != nil {
+		d := fe.d
+		if _, err := d.sp.f.WriteAt(p, d.base+int64(off)); err != nil {
 			s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
 			return err
 		}
@@ -145,11 +230,12 @@ func (fe *fileEntry) put(off uint32, p []byte, s *shard) error {
 
 // flush writes the buffered run. On error the run stays buffered (a full
 // disk may free up; finalize retries), and the caller decides.
-func (fe *fileEntry) flush(s *shard) error {
+func (fe *writeBuf) flush(s *shard) error {
 	if fe.hi <= fe.lo {
 		return nil
 	}
-	if _, err := fe.f.WriteAt(fe.buf[fe.lo:fe.hi], int64(fe.base)); err != nil {
+	d := fe.d
+	if _, err := d.sp.f.WriteAt(fe.buf[fe.lo:fe.hi], d.base+int64(fe.base)); err != nil {
 		s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
 		return err
 	}
@@ -159,7 +245,7 @@ func (fe *fileEntry) flush(s *shard) error {
 
 // drop forgets the buffered run and takes its bytes out of the dump's
 // ranges: a later copy of those pieces may bring them back.
-func (fe *fileEntry) drop() {
+func (fe *writeBuf) drop() {
 	if fe.hi <= fe.lo {
 		return
 	}

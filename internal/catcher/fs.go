@@ -33,8 +33,15 @@ type OSFS struct{}
 
 // OpenFile opens a file with os.OpenFile.
 func (OSFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
-	return os.OpenFile(name, flag, perm)
+	f, err := os.OpenFile(name, flag, perm)
+	if err != nil {
+		return nil, err
+	}
+	return OSFile{f}, nil
 }
+
+// OSFile is an *os.File that can punch holes (on Linux).
+type OSFile struct{ *os.File }
 
 // Rename calls os.Rename.
 func (OSFS) Rename(o, n string) error { return os.Rename(o, n) }

@@ -20,9 +20,65 @@ type memFS struct {
 	full  atomic.Bool
 }
 
+// memData is a sparse file: 4 KiB chunks.
 type memData struct {
-	mu sync.Mutex
-	b  []byte
+	mu     sync.Mutex
+	chunks map[int64][]byte
+	size   int64
+}
+
+const memChunk = 4096
+
+func (d *memData) bytes() []byte {
+	out := make([]byte, d.size)
+	for k, c := range d.chunks {
+		copy(out[k*memChunk:], c)
+	}
+	return out
+}
+
+func (d *memData) writeAt(p []byte, off int64) {
+	if d.chunks == nil {
+		d.chunks = map[int64][]byte{}
+	}
+	for len(p) > 0 {
+		k, o := off/memChunk, off%memChunk
+		c := d.chunks[k]
+		if c == nil {
+			c = make([]byte, memChunk)
+			d.chunks[k] = c
+		}
+		n := copy(c[o:], p)
+		p, off = p[n:], off+int64(n)
+	}
+	d.size = max(d.size, off)
+}
+
+func (d *memData) readAt(p []byte, off int64) int {
+	n := 0
+	for n < len(p) && off < d.size {
+		k, o := off/memChunk, off%memChunk
+		m := min(int64(len(p)-n), memChunk-o, d.size-off)
+		if c := d.chunks[k]; c != nil {
+			copy(p[n:n+int(m)], c[o:o+m])
+		} else {
+			clear(p[n : n+int(m)])
+		}
+		n += int(m)
+		off += m
+	}
+	return n
+}
+
+func (f *memFile) PunchHole(off, n int64) error {
+	f.d.mu.Lock()
+	defer f.d.mu.Unlock()
+	for k := off / memChunk; k*memChunk < off+n; k++ {
+		if k*memChunk >= off && (k+1)*memChunk <= off+n {
+			delete(f.d.chunks, k)
+		}
+	}
+	return nil
 }
 
 type memFile struct {
@@ -47,7 +103,7 @@ func (m *memFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) 
 		m.files[name] = d
 	}
 	if flag&os.O_TRUNC != 0 {
-		d.b = nil
+		d.chunks, d.size = nil, 0
 	}
 	return &memFile{fs: m, d: d, ro: flag&(os.O_WRONLY|os.O_RDWR) == 0, name: name}, nil
 }
@@ -93,7 +149,7 @@ func (m *memFS) ReadFile(name string) ([]byte, error) {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return append([]byte(nil), d.b...), nil
+	return d.bytes(), nil
 }
 
 type memInfo struct {
@@ -115,7 +171,7 @@ func (m *memFS) Stat(name string) (os.FileInfo, error) {
 	if d == nil {
 		return nil, &fs.PathError{Op: "stat", Path: name, Err: fs.ErrNotExist}
 	}
-	return memInfo{name, int64(len(d.b))}, nil
+	return memInfo{name, d.size}, nil
 }
 
 func (m *memFS) SyncDir(string) error { return nil }
@@ -141,10 +197,7 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 	}
 	f.d.mu.Lock()
 	defer f.d.mu.Unlock()
-	if end := off + int64(len(p)); end > int64(len(f.d.b)) {
-		f.d.b = append(f.d.b, make([]byte, end-int64(len(f.d.b)))...)
-	}
-	copy(f.d.b[off:], p)
+	f.d.writeAt(p, off)
 	return len(p), nil
 }
 
@@ -157,12 +210,7 @@ func (f *memFile) Write(p []byte) (int, error) {
 func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 	f.d.mu.Lock()
 	defer f.d.mu.Unlock()
-	if off >= int64(len(f.d.b)) {
-		// Sparse tail never written: zeros, like a real file with holes
-		// inside its size; past the size, EOF.
-		return 0, io.EOF
-	}
-	n := copy(p, f.d.b[off:])
+	n := f.d.readAt(p, off)
 	if n < len(p) {
 		return n, io.EOF
 	}

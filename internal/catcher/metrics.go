@@ -83,8 +83,13 @@ func newMetrics(inFlight, bookkeeping func() float64) *Metrics {
 		Help: "Dumps being received and not yet stored in their current state."}, inFlight))
 	r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "bookkeeping_bytes",
 		Help: "Approximate memory held for in-flight dumps: state, strings, range sets, write buffers (refreshed every sweep)."}, bookkeeping))
-	r.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// RegisterRuntime adds the Go runtime (heap...) and process (RSS, fds)
+// collectors to the registry. The CLI does; tests need not.
+func (m *Metrics) RegisterRuntime() {
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 }
 
 // Malformed returns the counter of packets rejected with err.

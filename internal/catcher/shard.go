@@ -5,7 +5,6 @@ import (
 	"errors"
 	"hash/maphash"
 	"net/netip"
-	"os"
 	"time"
 	"unsafe"
 
@@ -41,12 +40,13 @@ type dump struct {
 	packets, dups, conflicts   uint64
 	have                       uint64 // bytes in ranges
 	ranges                     rangeSet
-	fe                         *fileEntry
-	hasFile                    bool // the temporary file exists
-	slot                       bool // holds one of its source address's --max-per-source slots
-	dirty                      bool // holds bytes not yet stored
-	stored                     bool // stored at least once (partial)
-	complete                   bool // stored complete: only absorbs late copies
+	fe                         *writeBuf
+	sp                         *spool // region in the shard's spool file, nil until the first write
+	base                       int64  // of the region in sp
+	slot                       bool   // holds one of its source address's --max-per-source slots
+	dirty                      bool   // holds bytes not yet stored
+	stored                     bool   // stored at least once (partial)
+	complete                   bool   // stored complete: only absorbs late copies
 	retryAt                    time.Time
 	logPath, metaPath          string
 	prev, next                 *dump // LRU, most recent first
@@ -55,13 +55,15 @@ type dump struct {
 // shard owns a subset of the dumps (by key hash). Its methods are called
 // from one goroutine only.
 type shard struct {
-	e       *Engine
-	table   map[dumpKey]*dump
-	lru     dump // sentinel: lru.next is the most recent
-	n, cap  int
-	files   fileCache
-	copyBuf []byte
-	lastLog time.Time
+	e        *Engine
+	table    map[dumpKey]*dump
+	lru      dump // sentinel: lru.next is the most recent
+	n, cap   int
+	bufs     bufPool
+	spool    *spool
+	spoolGen int
+	copyBuf  []byte
+	lastLog  time.Time
 
 	idx         int
 	inFlight    int64 // published to the engine in sweeps
@@ -71,7 +73,7 @@ type shard struct {
 func newShard(e *Engine, capacity, files int) *shard {
 	s := &shard{e: e, table: make(map[dumpKey]*dump), cap: max(capacity, 1)}
 	s.lru.next, s.lru.prev = &s.lru, &s.lru
-	s.files.init(max(files, 2))
+	s.bufs.init(max(files, 2))
 	return s
 }
 
@@ -215,11 +217,7 @@ func (s *shard) remove(d *dump) {
 	if d.dirty {
 		s.inFlight--
 	}
-	s.files.release(d, s)
-	if d.hasFile {
-		s.e.store.FS.Remove(s.e.store.partPath(d.id))
-		d.hasFile = false
-	}
+	s.freeRegion(d)
 	s.unlink(d)
 	delete(s.table, d.key)
 	s.n--
@@ -231,12 +229,12 @@ func (s *shard) remove(d *dump) {
 // write puts p at offset off of d's temporary file (through the write
 // buffer) and records the range.
 func (s *shard) write(d *dump, off uint32, p []byte, now time.Time) error {
-	fe, err := s.files.get(d, s)
-	if err != nil {
+	if err := s.region(d); err != nil {
 		s.e.metrics.StoreErrors.WithLabelValues("open").Inc()
-		s.logErr(now, "cannot open temporary file", "err", err)
+		s.logErr(now, "cannot open spool file", "err", err)
 		return err
 	}
+	fe := s.bufs.get(d, s)
 	if err := fe.put(off, p, s); err != nil {
 		s.logErr(now, "cannot write temporary file", "err", err)
 		return err
@@ -281,21 +279,7 @@ func (s *shard) finalize(d *dump, now time.Time) bool {
 			return false
 		}
 	}
-	var src File
-	closeSrc := false
-	switch {
-	case d.fe != nil:
-		src = d.fe.f
-	case d.hasFile:
-		f, err := s.e.store.FS.OpenFile(s.e.store.partPath(d.id), os.O_RDONLY, 0)
-		if err != nil {
-			mt.StoreErrors.WithLabelValues("open").Inc()
-			s.logErr(now, "cannot open temporary file", "err", err)
-			d.retryAt = now.Add(time.Second)
-			return false
-		}
-		src, closeSrc = f, true
-	}
+	src := s.regionReader(d)
 	if src == nil && d.have > 0 {
 		d.retryAt = now.Add(time.Second)
 		return false
@@ -309,9 +293,6 @@ func (s *shard) finalize(d *dump, now time.Time) bool {
 		dumpTime = *m.DumpTime
 	}
 	logPath, metaPath, n, err := s.e.store.storeDump(m, dumpTime, src, &d.ranges, s.copyBuf, d.logPath, d.metaPath)
-	if closeSrc {
-		src.Close()
-	}
 	switch {
 	case errors.Is(err, errSkip):
 		mt.DumpsSkip.Inc()
@@ -343,11 +324,7 @@ func (s *shard) finalize(d *dump, now time.Time) bool {
 	d.stored = true
 	if m.Complete {
 		d.complete = true
-		s.files.release(d, s)
-		if d.hasFile {
-			s.e.store.FS.Remove(s.e.store.partPath(d.id))
-			d.hasFile = false
-		}
+		s.freeRegion(d)
 		d.ranges.iv = []Range{{0, d.total}}
 	}
 	return true
@@ -372,7 +349,7 @@ func (s *shard) sweep(now time.Time) {
 		}
 		d = prev
 	}
-	s.bookkeeping = bk + int64(s.files.memBytes())
+	s.bookkeeping = bk + int64(s.bufs.memBytes())
 	s.e.publish(s)
 }
 
@@ -386,6 +363,10 @@ func (s *shard) flushAll(now time.Time) {
 		}
 		s.remove(d)
 		d = prev
+	}
+	if s.spool != nil {
+		s.closeSpool(s.spool)
+		s.spool = nil
 	}
 	s.e.publish(s)
 }

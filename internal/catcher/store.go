@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -97,10 +98,6 @@ func (s *Store) Init() error {
 	return s.FS.MkdirAll(s.inflightDir(), 0o700)
 }
 
-func (s *Store) partPath(id uint64) string {
-	return filepath.Join(s.inflightDir(), strconv.FormatUint(id, 10)+".part")
-}
-
 // baseName is the file name of a dump without extension:
 // <UTC dump time YYYYmmddTHHMMSSZ>-<boot id hex>-<seq>.
 func baseName(t time.Time, bootHex string, seq uint32) string {
@@ -161,7 +158,7 @@ func GapMarker(r Range) string {
 // writeLog copies the present ranges of src (nil if nothing was written)
 // to a new file at path through a temporary file, with gap markers, and
 // returns the bytes written.
-func (s *Store) writeLog(path string, src File, total uint32, rs *rangeSet, buf []byte) (int64, error) {
+func (s *Store) writeLog(path string, src io.ReaderAt, total uint32, rs *rangeSet, buf []byte) (int64, error) {
 	tmp := tmpName(path)
 	f, err := s.FS.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -261,7 +258,7 @@ func tmpName(path string) string {
 // storeDump writes the log and sidecar of a dump. logPath and metaPath, if
 // set, are where an earlier write of the same dump in this run went; they
 // are replaced. It returns the paths written and the log's size.
-func (s *Store) storeDump(m *Meta, dumpTime time.Time, src File, rs *rangeSet, buf []byte, logPath, metaPath string) (string, string, int64, error) {
+func (s *Store) storeDump(m *Meta, dumpTime time.Time, src io.ReaderAt, rs *rangeSet, buf []byte, logPath, metaPath string) (string, string, int64, error) {
 	hostDir := filepath.Join(s.Dir, m.HostDir)
 	if err := s.FS.MkdirAll(hostDir, 0o755); err != nil {
 		return "", "", 0, err

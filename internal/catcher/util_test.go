@@ -16,7 +16,7 @@ func counterValue(c prometheus.Counter) float64 {
 // noSyncFS is the OS file system without fsync, to keep tests fast.
 type noSyncFS struct{ OSFS }
 
-type noSyncFile struct{ *os.File }
+type noSyncFile struct{ OSFile }
 
 func (noSyncFile) Sync() error { return nil }
 
@@ -25,7 +25,7 @@ func (noSyncFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) 
 	if err != nil {
 		return nil, err
 	}
-	return noSyncFile{f}, nil
+	return noSyncFile{OSFile{f}}, nil
 }
 
 func (noSyncFS) SyncDir(string) error { return nil }
