@@ -246,6 +246,10 @@ func cmdSet(ctx context.Context, cmd *cli.Command, e *env) error {
 		describeResult(e.stdout, res)
 		return nil
 	}
+	// Resolution may have taken seconds: start from what the kernel has now.
+	if cur, err = kconfig.Load(s); err != nil {
+		return err
+	}
 	want, slot, err := sp.desired(cur, t)
 	if err != nil {
 		return err
