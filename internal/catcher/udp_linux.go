@@ -43,6 +43,17 @@ func ListenUDP(ctx context.Context, addr string, rcvbuf int) (*net.UDPConn, erro
 // ServeUDP receives datagrams on c with recvmmsg, batchLen at a time, into
 // buffers allocated once, and feeds them to f until c is closed.
 func ServeUDP(c *net.UDPConn, f *Feeder) error {
+	return ReadBatches(c, func(pkts [][]byte, srcs []netip.AddrPort) {
+		for i, p := range pkts {
+			f.Add(p, srcs[i])
+		}
+		f.Flush()
+	})
+}
+
+// ReadBatches calls fn with each batch of datagrams one recvmmsg call
+// returns, until c is closed. The slices are reused for the next batch.
+func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort)) error {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return err
@@ -51,6 +62,8 @@ func ServeUDP(c *net.UDPConn, f *Feeder) error {
 	names := make([]unix.RawSockaddrAny, batchLen)
 	iovs := make([]unix.Iovec, batchLen)
 	hdrs := make([]unix.Mmsghdr, batchLen)
+	pkts := make([][]byte, batchLen)
+	srcs := make([]netip.AddrPort, batchLen)
 	for i := range hdrs {
 		iovs[i].Base = &bufs[i*maxDatagram]
 		iovs[i].SetLen(maxDatagram)
@@ -87,10 +100,10 @@ func ServeUDP(c *net.UDPConn, f *Feeder) error {
 			return errno
 		}
 		for i := 0; i < n; i++ {
-			l := int(hdrs[i].Len)
-			f.Add(bufs[i*maxDatagram:i*maxDatagram+l], sockaddrToAddrPort(&names[i]))
+			pkts[i] = bufs[i*maxDatagram : i*maxDatagram+int(hdrs[i].Len)]
+			srcs[i] = sockaddrToAddrPort(&names[i])
 		}
-		f.Flush()
+		fn(pkts[:n], srcs[:n])
 	}
 }
 
