@@ -14,6 +14,7 @@ import (
 
 	"github.com/netoops/netoops/internal/kconfig"
 	"github.com/netoops/netoops/internal/route"
+	"golang.org/x/sys/unix"
 )
 
 // ResolveFunc resolves the followed destination into a target line.
@@ -153,17 +154,20 @@ func reasons(m map[string]bool) string {
 	return s + " event"
 }
 
-// relevant filters out the neighbour churn of unrelated hosts: only
-// neighbour events of the current next hop (or any, before the first
-// resolution) matter.
+// relevant filters neighbour events: only those of the current next hop
+// (known from the last resolution, successful or not) matter, and of those
+// only a usable entry or a deleted one. The INCOMPLETE and FAILED events
+// that resolution itself causes would otherwise trigger another resolution,
+// and so on forever while a gateway is down; retries have their own
+// backoff. Every other event counts.
 func (f *Follower) relevant(ev route.Event) bool {
-	if ev.Overflow || ev.Neigh == nil || !f.nextHop.IsValid() {
+	if ev.Overflow || ev.Neigh == nil {
 		return true
 	}
-	if ev.Neigh.Addr != f.nextHop || ev.Neigh.Ifindex != f.ifindex {
+	if !f.nextHop.IsValid() || ev.Neigh.Addr != f.nextHop || (f.ifindex != 0 && ev.Neigh.Ifindex != f.ifindex) {
 		return false
 	}
-	return true
+	return ev.Type == unix.RTM_DELNEIGH || ev.Neigh.Usable()
 }
 
 // update resolves and writes if needed. It reports whether the kernel now
@@ -174,6 +178,13 @@ func (f *Follower) update(ctx context.Context, why string) (bool, error) {
 	if err != nil {
 		if ctx.Err() != nil {
 			return true, nil
+		}
+		var ne *route.NeighbourError
+		if errors.As(err, &ne) {
+			// Watch the next hop that did not answer.
+			f.nextHop, f.ifindex = ne.NextHop, ne.Ifindex
+		} else {
+			f.nextHop, f.ifindex = netip.Addr{}, 0
 		}
 		f.Log.Warn("cannot resolve; the kernel keeps its current target", "trigger", why, "err", err)
 		return false, nil

@@ -75,18 +75,26 @@ func TestFollowRewritesOnlyOnChange(t *testing.T) {
 	nwrites := len(k.Writes)
 
 	// An unrelated neighbour and a route event that changes nothing: no write.
-	events <- route.Event{Type: unix.RTM_NEWNEIGH, Neigh: &route.Neighbour{Addr: netip.MustParseAddr("192.0.2.77"), Ifindex: 2}}
+	events <- route.Event{Type: unix.RTM_NEWNEIGH, Neigh: &route.Neighbour{Addr: netip.MustParseAddr("192.0.2.77"), Ifindex: 2, State: unix.NUD_REACHABLE, LLAddr: net.HardwareAddr{2, 0, 0, 0, 0, 0x77}}}
 	events <- route.Event{Type: unix.RTM_NEWROUTE}
 	time.Sleep(50 * time.Millisecond)
 	if len(k.Writes) != nwrites {
 		t.Fatalf("unexpected writes %v", k.Writes[nwrites:])
 	}
 
-	// The gateway's MAC changes.
+	// The gateway's MAC changes. Its INCOMPLETE/FAILED events (what
+	// resolution itself causes) do not trigger anything; the usable entry
+	// does.
 	mu.Lock()
 	current = tgt("eth0", "192.0.2.1", "02:00:00:00:00:02")
 	mu.Unlock()
-	events <- route.Event{Type: unix.RTM_NEWNEIGH, Neigh: &route.Neighbour{Addr: gw, Ifindex: 2}}
+	events <- route.Event{Type: unix.RTM_NEWNEIGH, Neigh: &route.Neighbour{Addr: gw, Ifindex: 2, State: unix.NUD_INCOMPLETE}}
+	events <- route.Event{Type: unix.RTM_NEWNEIGH, Neigh: &route.Neighbour{Addr: gw, Ifindex: 2, State: unix.NUD_FAILED}}
+	time.Sleep(50 * time.Millisecond)
+	if len(k.Writes) != nwrites {
+		t.Fatalf("INCOMPLETE/FAILED events caused writes %v", k.Writes[nwrites:])
+	}
+	events <- route.Event{Type: unix.RTM_NEWNEIGH, Neigh: &route.Neighbour{Addr: gw, Ifindex: 2, State: unix.NUD_REACHABLE, LLAddr: net.HardwareAddr{2, 0, 0, 0, 0, 2}}}
 	expect(current)
 
 	// Resolution fails for a while: the old target stays, then a retry

@@ -36,6 +36,7 @@ func (e *NoRouteError) Unwrap() error { return e.Err }
 type NeighbourError struct {
 	NextHop netip.Addr
 	Dev     string
+	Ifindex uint32
 	State   uint16 // last state seen, 0 if no entry
 	Timeout time.Duration
 }

@@ -269,6 +269,10 @@ func usable(n Neighbour) bool {
 	return n.State&nudValid != 0 && len(n.LLAddr) == 6
 }
 
+// Usable reports whether n has a link-layer address netpoll can use
+// (REACHABLE, STALE, DELAY, PROBE, PERMANENT, NOARP).
+func (n Neighbour) Usable() bool { return usable(n) }
+
 func (r *Resolver) waitNeighbour(ctx context.Context, nh netip.Addr, link Link, timeout time.Duration) (Neighbour, bool, error) {
 	n, _, err := r.Neighbour(nh, link.Index)
 	if err != nil {
@@ -301,7 +305,7 @@ func (r *Resolver) waitNeighbour(ctx context.Context, nh netip.Addr, link Link, 
 		select {
 		case <-ctx.Done():
 			if ctx.Err() == context.DeadlineExceeded {
-				return Neighbour{}, true, &NeighbourError{NextHop: nh, Dev: link.Name, State: last, Timeout: timeout}
+				return Neighbour{}, true, &NeighbourError{NextHop: nh, Dev: link.Name, Ifindex: link.Index, State: last, Timeout: timeout}
 			}
 			return Neighbour{}, true, ctx.Err()
 		case <-t.C:
@@ -315,7 +319,7 @@ func (r *Resolver) waitNeighbour(ctx context.Context, nh netip.Addr, link Link, 
 			return n, true, nil
 		}
 		if n.State&unix.NUD_FAILED != 0 {
-			return Neighbour{}, true, &NeighbourError{NextHop: nh, Dev: link.Name, State: n.State, Timeout: timeout}
+			return Neighbour{}, true, &NeighbourError{NextHop: nh, Dev: link.Name, Ifindex: link.Index, State: n.State, Timeout: timeout}
 		}
 	}
 }
