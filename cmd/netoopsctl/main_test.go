@@ -436,6 +436,30 @@ func TestShow(t *testing.T) {
 	}
 }
 
+func TestShowDrift(t *testing.T) {
+	h := newHarness(t)
+	h.run(0, "set", "198.51.100.200")
+	h.run(0, "set", "--add", "192.0.2.2")
+	if out := h.run(0, "show"); strings.Contains(out, "warning") {
+		t.Fatalf("warnings for a fresh configuration:\n%s", out)
+	}
+	// The gateway got another MAC; the route to 192.0.2.2 moved to eth1.
+	h.net.set(dstRemote, &route.Result{Dst: dstRemote, Src: dstLocal, Gateway: dstOnLink, NextHop: dstOnLink, Link: eth0, MAC: mac("02:00:00:00:00:99")})
+	h.net.set(dstOnLink, &route.Result{Dst: dstOnLink, Src: dstLocal, NextHop: dstOnLink, Link: eth1, MAC: mac("02:00:00:00:00:02")})
+	out := h.run(0, "show")
+	for _, want := range []string{
+		"target0: next hop 192.0.2.2 now has MAC 02:00:00:00:00:99, the target sends to 02:00:00:00:00:02",
+		"target1: the route to 192.0.2.2 now leaves through eth1, not eth0",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	if r := h.net.reqs[len(h.net.reqs)-1]; !r.NoProbe {
+		t.Errorf("show resolved with probing: %+v", r)
+	}
+}
+
 func TestFollow(t *testing.T) {
 	h := newHarness(t)
 	h.k.Set("target3", "dev=eth1 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:09 sport=6667 dport=6668\n")

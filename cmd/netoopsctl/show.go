@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -83,7 +84,7 @@ func cmdShow(ctx context.Context, cmd *cli.Command, e *env) error {
 			MAC: t.MAC.String(), SPort: t.SPort, DPort: t.DPort, State: state,
 		})
 	}
-	if w := warnings(cmd, e, cfg, out.Targets); len(w) > 0 {
+	if w := warnings(ctx, cmd, e, cfg, out.Targets); len(w) > 0 {
 		out.Warnings = w
 	}
 
@@ -138,7 +139,7 @@ func hostPort(a string, p uint16) string {
 }
 
 // warnings lists settings that silently lose dumps.
-func warnings(cmd *cli.Command, e *env, cfg *kconfig.Config, targets []showTarget) []string {
+func warnings(ctx context.Context, cmd *cli.Command, e *env, cfg *kconfig.Config, targets []showTarget) []string {
 	var w []string
 	if !cfg.Enabled {
 		w = append(w, "netoops is disabled (enabled=0): no dump is sent; 'netoopsctl on' enables it")
@@ -186,11 +187,31 @@ func warnings(cmd *cli.Command, e *env, cfg *kconfig.Config, targets []showTarge
 		case !l.Ethernet():
 			w = append(w, fmt.Sprintf("%s: %s is not an Ethernet device (ARPHRD type %d%s): netpoll cannot send on it", name, t.Dev, l.Type, kindSuffix(l)))
 		}
+		w = append(w, drift(ctx, n, name, t)...)
 		if !l.AdminUp {
 			w = append(w, fmt.Sprintf("%s: %s is administratively down", name, t.Dev))
 		} else if !l.OperUp {
 			w = append(w, fmt.Sprintf("%s: %s has no carrier (operationally down)", name, t.Dev))
 		}
+	}
+	return w
+}
+
+// drift compares a target with what the network looks like now, without
+// sending anything: a route that moved to another device or a next hop with
+// another MAC means dumps go nowhere.
+func drift(ctx context.Context, n network, name string, t showTarget) []string {
+	dst, _ := netip.ParseAddr(t.Dst)
+	src, _ := netip.ParseAddr(t.Src)
+	res, err := n.Resolve(ctx, route.Request{Dst: dst, Src: src, NoProbe: true})
+	if err != nil {
+		return []string{fmt.Sprintf("%s: %v; run 'netoopsctl set' again (or use 'netoopsctl follow')", name, err)}
+	}
+	var w []string
+	if res.Link.Name != t.Dev {
+		w = append(w, fmt.Sprintf("%s: the route to %s now leaves through %s, not %s; run 'netoopsctl set' again (or use 'netoopsctl follow')", name, t.Dst, res.Link.Name, t.Dev))
+	} else if t.MAC != kconfig.BroadcastMAC.String() && len(res.MAC) == 6 && res.MAC.String() != t.MAC {
+		w = append(w, fmt.Sprintf("%s: next hop %s now has MAC %s, the target sends to %s; run 'netoopsctl set' again (or use 'netoopsctl follow')", name, res.NextHop, res.MAC, t.MAC))
 	}
 	return w
 }

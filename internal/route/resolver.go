@@ -31,6 +31,9 @@ type Request struct {
 	Src       netip.Addr // force this source (ip route get ... from SRC)
 	Broadcast bool       // skip the neighbour: MAC ff:ff:ff:ff:ff:ff
 	Timeout   time.Duration
+	// NoProbe only looks: a neighbour entry that is not usable is
+	// returned as it is (MAC empty) instead of being resolved.
+	NoProbe bool
 }
 
 // A Result is a resolved destination.
@@ -141,6 +144,17 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Result, error) {
 	}
 	if rt.Type == unix.RTN_MULTICAST || dst.IsMulticast() {
 		return nil, &DeviceError{Dev: link.Name, Reason: fmt.Sprintf("%s is a multicast address; netoops needs a unicast MAC or --broadcast", dst)}
+	}
+	if req.NoProbe {
+		n, _, err := r.Neighbour(res.NextHop, link.Index)
+		if err != nil {
+			return nil, err
+		}
+		res.NeighState = n.State
+		if usable(n) {
+			res.MAC = n.LLAddr
+		}
+		return res, nil
 	}
 	n, probed, err := r.waitNeighbour(ctx, res.NextHop, link, req.Timeout)
 	if err != nil {

@@ -372,6 +372,17 @@ func TestMissingThenReachable(t *testing.T) {
 	}
 }
 
+func TestNoProbe(t *testing.T) {
+	k := newFake(t)
+	dst := netip.MustParseAddr("192.0.2.2")
+	k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
+	k.neigh[dst] = []uint16{unix.NUD_INCOMPLETE}
+	res, err := k.resolver().Resolve(ctx, Request{Dst: dst, NoProbe: true})
+	if err != nil || res.MAC != nil || res.NeighState != unix.NUD_INCOMPLETE || len(k.probes) != 0 {
+		t.Fatalf("got %+v, %v, probes %v", res, err, k.probes)
+	}
+}
+
 func TestNeighbourFailed(t *testing.T) {
 	k := newFake(t)
 	dst := netip.MustParseAddr("192.0.2.99")
