@@ -203,7 +203,12 @@ func warnings(ctx context.Context, cmd *cli.Command, e *env, cfg *kconfig.Config
 func drift(ctx context.Context, n network, name string, t showTarget) []string {
 	dst, _ := netip.ParseAddr(t.Dst)
 	src, _ := netip.ParseAddr(t.Src)
-	res, err := n.Resolve(ctx, route.Request{Dst: dst, Src: src, NoProbe: true})
+	req := route.Request{Dst: dst, Src: src, NoProbe: true}
+	if dst.IsLinkLocalUnicast() {
+		// Only meaningful on its device.
+		req.Dev = t.Dev
+	}
+	res, err := n.Resolve(ctx, req)
 	if err != nil {
 		return []string{fmt.Sprintf("%s: %v; run 'netoopsctl set' again (or use 'netoopsctl follow')", name, err)}
 	}
