@@ -78,6 +78,8 @@ type scenario struct {
 	vms   []*VM
 	notes []string
 	mu    sync.Mutex
+	// reported marks the guests whose failures were reported.
+	reported map[*VM]bool
 }
 
 // begin starts a scenario: its own directory under out/e2e, an upload sink,
@@ -232,9 +234,37 @@ func (s *scenario) waitExit(vm *VM) {
 	s.guestFailures(vm)
 }
 
-// guestFailures fails the test for every E2E-FAIL line the script logged.
+// goRuntimeNeeds maps a Go runtime failure in the guest to the kernel
+// option it lacks: netoopsctl is a static Go binary.
+var goRuntimeNeeds = map[string]string{
+	"futexwakeup":                             "CONFIG_FUTEX",
+	"runtime: epollcreate failed":             "CONFIG_EPOLL",
+	"runtime: eventfd failed":                 "CONFIG_EVENTFD",
+	"runtime: netpollinit failed":             "CONFIG_EPOLL",
+	"runtime: failed to create new OS thread": "CONFIG_FUTEX",
+}
+
+// guestFailures fails the test for every E2E-FAIL line the script logged,
+// and explains a Go runtime that could not start in the guest.
 func (s *scenario) guestFailures(vm *VM) {
 	s.t.Helper()
+	s.mu.Lock()
+	if s.reported == nil {
+		s.reported = map[*VM]bool{}
+	}
+	done := s.reported[vm]
+	s.reported[vm] = true
+	s.mu.Unlock()
+	if done {
+		return
+	}
+	if gl, err := os.ReadFile(vm.GuestLog); err == nil {
+		for msg, opt := range goRuntimeNeeds {
+			if bytes.Contains(gl, []byte(msg)) {
+				s.t.Errorf("netoopsctl (Go) crashed in the guest with %q: the kernel needs %s=y (qemu/kernel.config; see qemu/README.md)", msg, opt)
+			}
+		}
+	}
 	for _, l := range strings.Split(vm.ReadConsole(), "\n") {
 		if i := strings.Index(l, "E2E-FAIL:"); i >= 0 {
 			s.t.Errorf("guest: %s", l[i:])
@@ -255,11 +285,39 @@ func (s *scenario) upload(name string) []byte {
 // events waits for n events from c.
 func (s *scenario) events(c *Catcher, n int, timeout time.Duration) []Event {
 	s.t.Helper()
-	evs, err := c.WaitEvents(s.ctx, timeout, AtLeast(n))
+	var exited time.Time
+	evs, err := c.WaitEvents(s.ctx, timeout, func(evs []Event) bool {
+		if len(evs) >= n {
+			return true
+		}
+		// Stop waiting 10 s after the last guest is gone.
+		if exited.IsZero() && s.allExited() {
+			exited = time.Now()
+		}
+		return !exited.IsZero() && time.Since(exited) > 10*time.Second
+	})
+	if err == nil && len(evs) < n {
+		err = fmt.Errorf("catcher %s: %d events, want %d; the guest exited", c.Name, len(evs), n)
+	}
 	if err != nil {
+		for _, vm := range s.vms {
+			s.guestFailures(vm)
+		}
 		s.t.Fatalf("%v\ncatcher stderr:\n%s", err, c.Stderr())
 	}
 	return evs
+}
+
+// allExited reports whether every guest of the scenario has ended.
+func (s *scenario) allExited() bool {
+	for _, vm := range s.vms {
+		select {
+		case <-vm.Done():
+		default:
+			return false
+		}
+	}
+	return len(s.vms) > 0
 }
 
 // readLog returns an event's stored log.
