@@ -52,7 +52,6 @@ func newApp(e *env) *cli.Command {
 		UsageText:             "netoopsctl [global options] command [command options] [arguments...]",
 		Description:           rootDescription,
 		EnableShellCompletion: true,
-		HideHelpCommand:       true,
 		Writer:                e.stdout,
 		ErrWriter:             e.stderr,
 		ExitErrHandler:        func(context.Context, *cli.Command, error) {},
