@@ -34,6 +34,8 @@ type fakeKernel struct {
 	probes []netip.Addr
 	// noLookupTable refuses RTM_F_LOOKUP_TABLE for IPv4 too.
 	noLookupTable bool
+	// oldKernel has no single-entry RTM_GETNEIGH (before 4.18): only dumps.
+	oldKernel bool
 }
 
 type fakeRoute struct {
@@ -194,6 +196,12 @@ func (k *fakeKernel) handle(reqs []netlink.Message) ([]netlink.Message, error) {
 		return fail(syscall.ENODEV, "")
 
 	case unix.RTM_GETNEIGH:
+		if k.oldKernel {
+			if req.Header.Flags&netlink.Dump == 0 {
+				return fail(syscall.EOPNOTSUPP, "")
+			}
+			return k.neighDump(req)
+		}
 		if req.Header.Flags&netlink.Dump != 0 {
 			k.t.Errorf("neighbour get with NLM_F_DUMP")
 		}
@@ -254,6 +262,30 @@ func (k *fakeKernel) handle(reqs []netlink.Message) ([]netlink.Message, error) {
 	}
 	k.t.Errorf("unexpected request type %d", req.Header.Type)
 	return fail(syscall.EOPNOTSUPP, "")
+}
+
+// neighDump answers a neighbour dump with every entry of the request's
+// family (older kernels ignore the ifindex filter), as a multipart reply.
+func (k *fakeKernel) neighDump(req netlink.Message) ([]netlink.Message, error) {
+	var msgs []netlink.Message
+	for addr, states := range k.neigh {
+		if (req.Data[0] == unix.AF_INET) != addr.Is4() || len(states) == 0 || states[0] == 0 {
+			continue
+		}
+		hdr := make([]byte, unix.SizeofNdMsg)
+		hdr[0] = req.Data[0]
+		nativeEndian.PutUint32(hdr[4:8], 2)
+		nativeEndian.PutUint16(hdr[8:10], states[0])
+		ae := netlink.NewAttributeEncoder()
+		ae.Bytes(unix.NDA_DST, addr.AsSlice())
+		if states[0]&nudValid != 0 {
+			ae.Bytes(unix.NDA_LLADDR, macPeer)
+		}
+		a, _ := ae.Encode()
+		msgs = append(msgs, netlink.Message{Header: netlink.Header{Type: unix.RTM_NEWNEIGH, Sequence: req.Header.Sequence, PID: req.Header.PID}, Data: append(hdr, a...)})
+	}
+	msgs = append(msgs, netlink.Message{Header: netlink.Header{Type: netlink.Done, Sequence: req.Header.Sequence, PID: req.Header.PID}, Data: make([]byte, 4)})
+	return nltest.Multipart(msgs)
 }
 
 func (k *fakeKernel) isGateway(a netip.Addr) bool {
@@ -369,6 +401,19 @@ func TestMissingThenReachable(t *testing.T) {
 		if !res.Probed || len(k.probes) != 1 || k.probes[0] != dst || res.MAC.String() != macPeer.String() {
 			t.Fatalf("first state %s: got %+v, probes %v", StateString(first), res, k.probes)
 		}
+	}
+}
+
+func TestOldKernelNeighbourDump(t *testing.T) {
+	k := newFake(t)
+	k.oldKernel = true
+	dst := netip.MustParseAddr("192.0.2.2")
+	k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
+	k.neigh[dst] = []uint16{unix.NUD_STALE}
+	k.neigh[netip.MustParseAddr("192.0.2.3")] = []uint16{unix.NUD_REACHABLE}
+	res, err := k.resolver().Resolve(ctx, Request{Dst: dst})
+	if err != nil || res.MAC.String() != macPeer.String() || res.NeighState != unix.NUD_STALE {
+		t.Fatalf("got %+v, %v", res, err)
 	}
 }
 
