@@ -68,6 +68,16 @@ func (ns *NS) IP(args string) {
 	}
 }
 
+// TryIP is IP that returns the error instead of failing the test, for
+// features older kernels lack.
+func (ns *NS) TryIP(args string) error {
+	full := append([]string{"-n", ns.Name}, strings.Fields(args)...)
+	if out, err := exec.Command("ip", full...).CombinedOutput(); err != nil {
+		return fmt.Errorf("ip %s: %v: %s", strings.Join(full, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
 // Exec runs a command inside the namespace (ip netns exec).
 func (ns *NS) Exec(name string, args ...string) string {
 	ns.t.Helper()

@@ -31,7 +31,7 @@ func labResolver(t *testing.T, lab *netnstest.Lab) *Resolver {
 func TestNetnsResolve(t *testing.T) {
 	lab := netnstest.NewLab(t)
 	// RTA_VIA: an IPv4 route through an IPv6 gateway (kernel 5.2+).
-	lab.Client.IP("route add 198.51.100.128/26 via inet6 2001:db8:1::2 dev a0")
+	viaErr := lab.Client.TryIP("route add 198.51.100.128/26 via inet6 2001:db8:1::2 dev a0")
 	r := labResolver(t, lab)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -52,6 +52,9 @@ func TestNetnsResolve(t *testing.T) {
 		{name: "subnet broadcast", dst: "192.0.2.255", wantDev: "a0", src: "192.0.2.1", nh: "192.0.2.255", mac: "ff:ff:ff:ff:ff:ff"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "ipv4 via ipv6 gateway" && viaErr != nil {
+				t.Skipf("kernel without IPv4 routes via IPv6 gateways (5.2+): %v", viaErr)
+			}
 			res, err := r.Resolve(ctx, Request{Dst: netip.MustParseAddr(tc.dst), Dev: tc.dev, Timeout: 3 * time.Second})
 			if err != nil {
 				t.Fatal(err)
