@@ -64,7 +64,7 @@ func newApp(e *env) *cli.Command {
 			},
 			&cli.StringFlag{
 				Name:    "netns",
-				Usage:   "resolve inside network namespace `NAME` (an 'ip netns' name or a path such as /proc/PID/ns/net)",
+				Usage:   "resolve inside network namespace `NAME` (an 'ip netns' name or a path such as /proc/PID/ns/net); for tests with --sysctl-root, as the kernel looks devices up in the initial namespace",
 				Sources: cli.EnvVars("NETOOPS_NETNS"),
 			},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "log debug messages", Destination: &verbose},
@@ -109,7 +109,7 @@ DEST is an IPv4 or IPv6 address, optionally with a port: 192.0.2.10:514,
 			},
 			{
 				Name:         "off",
-				Usage:        "stop sending dumps (enabled=0); targets are kept unless --clear",
+				Usage:        "stop sending dumps on a crash (enabled=0); targets are kept unless --clear",
 				Flags:        []cli.Flag{&cli.BoolFlag{Name: "clear", Usage: "also clear target0..target3"}},
 				Action:       func(ctx context.Context, cmd *cli.Command) error { return cmdOff(ctx, cmd, e) },
 				OnUsageError: usageErr,

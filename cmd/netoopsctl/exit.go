@@ -27,9 +27,11 @@ const exitCodesHelp = `EXIT STATUS:
    2  no route to the destination (or no source address for it)
    3  the next hop's MAC could not be resolved (neighbour FAILED or --timeout)
    4  netoops is not in this kernel (no /proc/sys/kernel/netoops)
-   5  permission denied (writing needs root / CAP_NET_ADMIN)
-   6  the kernel refused the configuration (EINVAL/ENODEV), or it read back
-      differently; the previous configuration stays in force
+   5  permission denied (writing needs root / CAP_NET_ADMIN, from the
+      initial network namespace)
+   6  the kernel refused the configuration (EINVAL, ENODEV, or netpoll's
+      error for a target such as EBUSY), or it read back differently; the
+      previous configuration stays in force
    7  test: the test dump sent nothing (no active target, or packets_sent did
       not rise)
    8  the destination is reached through a device netpoll cannot use

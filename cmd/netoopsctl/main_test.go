@@ -393,6 +393,55 @@ func TestTest(t *testing.T) {
 	}
 }
 
+func TestTestBusyAndRefusals(t *testing.T) {
+	h := newHarness(t)
+	h.run(0, "set", "192.0.2.2")
+	busy := 3
+	h.k.FailWrite = func(name, value string) error {
+		if name == "test" && busy > 0 {
+			busy--
+			return &os.PathError{Op: "write", Path: name, Err: syscall.EBUSY}
+		}
+		return nil
+	}
+	h.run(0, "test")
+	if busy != 0 {
+		t.Fatalf("EBUSY not retried")
+	}
+	// A target write fails with netpoll's error: refused, old config kept.
+	before := h.target(0)
+	h.k.FailWrite = func(name, value string) error {
+		if strings.HasPrefix(name, "target") {
+			return &os.PathError{Op: "write", Path: name, Err: syscall.EBUSY}
+		}
+		return nil
+	}
+	out := h.run(exitRefused, "set", "198.51.100.200")
+	if !strings.Contains(out, "EBUSY") || !strings.Contains(out, "bond") || h.target(0) != before {
+		t.Errorf("output:\n%s\ntarget0 %q", out, h.target(0))
+	}
+	h.k.FailWrite = func(name, value string) error {
+		if strings.HasPrefix(name, "target") {
+			return &os.PathError{Op: "write", Path: name, Err: syscall.Errno(524)}
+		}
+		return nil
+	}
+	out = h.run(exitRefused, "set", "198.51.100.200")
+	if !strings.Contains(out, "does not support netpoll") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
+func TestNetnsFlagRefusedForTheKernel(t *testing.T) {
+	h := newHarness(t)
+	// /proc/sys/kernel is on procfs like the real netoops directory; the
+	// check comes before anything is read or written.
+	out := h.run(exitUsage, "--sysctl-root", "/proc/sys/kernel", "--netns", "lab", "set", "192.0.2.2")
+	if !strings.Contains(out, "initial network namespace") {
+		t.Errorf("output:\n%s", out)
+	}
+}
+
 func TestShow(t *testing.T) {
 	h := newHarness(t)
 	out := h.run(0, "show")

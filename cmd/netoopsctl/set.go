@@ -187,6 +187,15 @@ func openStore(cmd *cli.Command, e *env) (kconfig.Store, error) {
 	return e.openStore(cmd.String("sysctl-root"))
 }
 
+// checkNetnsTarget refuses to write targets resolved in another network
+// namespace into the real kernel, which looks devices up in the initial one.
+func checkNetnsTarget(cmd *cli.Command, s kconfig.Store) error {
+	if ds, ok := s.(*kconfig.DirStore); ok && ds.Kernel() && cmd.String("netns") != "" {
+		return usagef("--netns %s: the kernel looks target devices up in the initial network namespace, so a target resolved in another one would name the wrong device; use --netns only with --sysctl-root pointing at a test directory", cmd.String("netns"))
+	}
+	return nil
+}
+
 func resolve(ctx context.Context, cmd *cli.Command, e *env, sp *targetSpec) (*route.Result, error) {
 	n, err := e.openNet(cmd.String("netns"))
 	if err != nil {
@@ -230,6 +239,9 @@ func cmdSet(ctx context.Context, cmd *cli.Command, e *env) error {
 	var cur *kconfig.Config
 	if !dry {
 		if s, err = openStore(cmd, e); err != nil {
+			return err
+		}
+		if err := checkNetnsTarget(cmd, s); err != nil {
 			return err
 		}
 		if cur, err = kconfig.Load(s); err != nil {
@@ -289,7 +301,7 @@ func cmdOff(ctx context.Context, cmd *cli.Command, e *env) error {
 	if err != nil {
 		return err
 	}
-	msg := "netoops is off (enabled=0); targets kept, 'netoopsctl on' resumes"
+	msg := "netoops is off (enabled=0): no dump is sent on a crash (test dumps still are); targets kept, 'netoopsctl on' resumes"
 	if cmd.Bool("clear") {
 		msg = "netoops is off (enabled=0) and its targets are cleared"
 	}
@@ -342,7 +354,18 @@ func cmdTest(ctx context.Context, cmd *cli.Command, e *env) error {
 	if err != nil {
 		return err
 	}
-	if err := kconfig.TriggerTest(s); err != nil {
+	// EBUSY: a dump is being sent or the configuration is changing right
+	// now (a follower rewriting it); try again for a moment.
+	err = kconfig.TriggerTest(s)
+	for tries := 0; errors.Is(err, syscall.EBUSY) && tries < 20; tries++ {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		err = kconfig.TriggerTest(s)
+	}
+	if err != nil {
 		if errors.Is(err, syscall.ENODEV) {
 			return &testNothingError{msg: "test dump sent nothing: no target is active (see 'netoopsctl show')"}
 		}
@@ -376,7 +399,7 @@ func cmdTest(ctx context.Context, cmd *cli.Command, e *env) error {
 		return &testNothingError{msg: fmt.Sprintf("test dump sent nothing: packets_sent stayed at %d (tx_errors %+d); check 'netoopsctl show' and the kernel log", after.PacketsSent, int64(after.TxErrors-before.TxErrors))}
 	}
 	if after.TxErrors > before.TxErrors {
-		fmt.Fprintf(e.stderr, "netoopsctl: warning: %d packets failed to send\n", after.TxErrors-before.TxErrors)
+		fmt.Fprintf(e.stderr, "netoopsctl: warning: %d packets were not sent (a target's device was down or had no carrier; see 'netoopsctl show')\n", after.TxErrors-before.TxErrors)
 	}
 	fmt.Fprintln(e.stdout, "test dump sent; check the collector")
 	return nil
@@ -389,6 +412,9 @@ func cmdFollow(ctx context.Context, cmd *cli.Command, e *env) error {
 	}
 	s, err := openStore(cmd, e)
 	if err != nil {
+		return err
+	}
+	if err := checkNetnsTarget(cmd, s); err != nil {
 		return err
 	}
 	if _, err := kconfig.Load(s); err != nil {

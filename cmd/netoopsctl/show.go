@@ -142,7 +142,7 @@ func hostPort(a string, p uint16) string {
 func warnings(ctx context.Context, cmd *cli.Command, e *env, cfg *kconfig.Config, targets []showTarget) []string {
 	var w []string
 	if !cfg.Enabled {
-		w = append(w, "netoops is disabled (enabled=0): no dump is sent; 'netoopsctl on' enables it")
+		w = append(w, "netoops is disabled (enabled=0): no dump is sent on a crash; 'netoopsctl on' enables it")
 	}
 	if len(targets) == 0 {
 		w = append(w, "no target is configured: no dump is sent")
@@ -164,7 +164,7 @@ func warnings(ctx context.Context, cmd *cli.Command, e *env, cfg *kconfig.Config
 	for _, t := range targets {
 		name := fmt.Sprintf("target%d", t.Slot)
 		if t.State == "down" {
-			w = append(w, fmt.Sprintf("%s: state is down: netpoll setup failed on %s (see the kernel log; its driver may lack netpoll support)", name, t.Dev))
+			w = append(w, fmt.Sprintf("%s: state is down: %s joined a master (bond, bridge) or netpoll setup failed on it (see the kernel log; its driver may lack netpoll support)", name, t.Dev))
 		}
 		l, err := n.LinkByName(t.Dev)
 		if err != nil {

@@ -49,6 +49,11 @@ func TestParseTarget(t *testing.T) {
 		{in: "dev=eth0 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:01 foo=1", bad: true},
 		{in: "dev=eth0 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:01\nx", bad: true},
 		{in: "dev=averyveryverylongname src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:01", bad: true},
+		{in: "dev=eth0:1 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:01", bad: true},
+		{in: "dev=.. src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:01", bad: true},
+		{in: "dev=eth0 src=0.0.0.0 dst=10.0.0.2 mac=02:00:00:00:00:01", bad: true},
+		{in: "dev=eth0 src=:: dst=fec0::2 mac=02:00:00:00:00:01", bad: true},
+		{in: " \t \n", want: ""},
 	} {
 		got, err := kconfig.ParseTarget(tc.in)
 		if tc.bad {
@@ -181,6 +186,27 @@ func TestDirStore(t *testing.T) {
 	}
 	if err := s.Write("packets_sent", "5\n"); !kconfig.IsPermission(err) {
 		t.Errorf("writing a read-only file: %v", err)
+	}
+}
+
+func TestErrorClasses(t *testing.T) {
+	for _, tc := range []struct {
+		err           error
+		refused, perm bool
+	}{
+		{syscall.EINVAL, true, false},
+		{syscall.ENODEV, true, false},
+		{syscall.EBUSY, true, false},
+		{syscall.Errno(524), true, false},
+		{syscall.EPERM, false, true},
+		{syscall.EACCES, false, true},
+		{syscall.EROFS, false, true},
+		{syscall.ENOENT, false, false},
+	} {
+		we := &kconfig.WriteError{File: "target0", Value: "x", Err: &os.PathError{Op: "write", Path: "target0", Err: tc.err}}
+		if kconfig.IsRefused(we) != tc.refused || kconfig.IsPermission(we) != tc.perm {
+			t.Errorf("%v: refused %v permission %v", tc.err, kconfig.IsRefused(we), kconfig.IsPermission(we))
+		}
 	}
 }
 

@@ -54,6 +54,10 @@ func NewDirStore(root string) (*DirStore, error) {
 	return &DirStore{Root: root, procfs: procfs}, nil
 }
 
+// Kernel reports whether the directory is the kernel's (on procfs) rather
+// than an imitation.
+func (s *DirStore) Kernel() bool { return s.procfs }
+
 // Read returns the content of a file.
 func (s *DirStore) Read(name string) (string, error) {
 	b, err := os.ReadFile(filepath.Join(s.Root, name))
@@ -134,16 +138,28 @@ func (e *WriteError) Error() string {
 
 func (e *WriteError) Unwrap() error { return e.Err }
 
+// errnoENOTSUPP is the kernel-internal ENOTSUPP (524) that netpoll setup
+// returns for a device without netpoll support; it reaches user space as is.
+const errnoENOTSUPP = syscall.Errno(524)
+
 func errnoText(err error) string {
 	switch {
 	case errors.Is(err, syscall.EINVAL):
 		return "the kernel refused the value (EINVAL)"
 	case errors.Is(err, syscall.ENODEV):
 		return "the kernel refused it: no such device (ENODEV)"
+	case errors.Is(err, syscall.EBUSY):
+		return "the kernel refused it: busy (EBUSY: the device may be enslaved to a bond, or a dump or another change is in progress; see the kernel log)"
+	case errors.Is(err, errnoENOTSUPP), errors.Is(err, syscall.EOPNOTSUPP):
+		return "the kernel refused it: the device does not support netpoll (see the kernel log)"
 	case errors.Is(err, syscall.EPERM), errors.Is(err, syscall.EACCES):
-		return "permission denied (writing needs root / CAP_NET_ADMIN)"
+		return "permission denied (writing needs root / CAP_NET_ADMIN, from the initial network namespace)"
 	case errors.Is(err, syscall.EROFS):
 		return "read-only file system (is /proc/sys mounted read-only, as in a container?)"
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return fmt.Sprintf("the kernel refused it: %v (errno %d; see the kernel log)", err, int(errno))
 	}
 	return err.Error()
 }
@@ -154,9 +170,16 @@ func IsPermission(err error) bool {
 	return errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EACCES) || errors.Is(err, syscall.EROFS)
 }
 
-// IsRefused reports whether err is the kernel refusing a value.
+// IsRefused reports whether err is the kernel refusing a value: EINVAL,
+// ENODEV, or any other error number from the write itself (a target write
+// fails with netpoll's error, e.g. EBUSY for a bonded device) that is not
+// a missing privilege.
 func IsRefused(err error) bool {
-	return errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENODEV)
+	if IsPermission(err) {
+		return false
+	}
+	var errno syscall.Errno
+	return errors.As(err, &errno) && errno != syscall.ENOENT
 }
 
 // Load reads the writable configuration.

@@ -82,12 +82,14 @@ func (t Target) Validate() error {
 		return fmt.Errorf("target has no device")
 	case len(t.Dev) > IFNAMSIZ-1:
 		return fmt.Errorf("device name %q is longer than %d bytes", t.Dev, IFNAMSIZ-1)
-	case strings.ContainsAny(t.Dev, " \t\n=/"):
-		return fmt.Errorf("device name %q contains a space, '=', or '/'", t.Dev)
+	case strings.ContainsAny(t.Dev, " \t\n=/:") || t.Dev == "." || t.Dev == "..":
+		return fmt.Errorf("device name %q is not a valid interface name", t.Dev)
 	case !t.Src.IsValid():
 		return fmt.Errorf("target has no source address")
 	case !t.Dst.IsValid():
 		return fmt.Errorf("target has no destination address")
+	case t.Src.IsUnspecified():
+		return fmt.Errorf("source %s is the unspecified address", t.Src)
 	case t.Src.Zone() != "" || t.Dst.Zone() != "":
 		return fmt.Errorf("addresses in a target line take no zone")
 	case t.Src.Unmap().Is4() != t.Dst.Unmap().Is4():
