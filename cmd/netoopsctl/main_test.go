@@ -30,6 +30,8 @@ type fakeNet struct {
 	links   map[string]route.Link
 	reqs    []route.Request
 	events  chan route.Event
+	// watchErr makes Watch fail as a broken rtnetlink socket does.
+	watchErr error
 }
 
 func (n *fakeNet) Resolve(ctx context.Context, req route.Request) (*route.Result, error) {
@@ -72,8 +74,19 @@ func (n *fakeNet) LinkByIndex(i uint32) (route.Link, error) {
 	return route.Link{}, errors.New("no such link")
 }
 
+// Watch behaves like the real one: errc gets nil once ctx is done, or, with
+// watchErr set, the event stream closes at once and errc gets watchErr a
+// moment later (the order of the two is not part of the contract).
 func (n *fakeNet) Watch(ctx context.Context) (<-chan route.Event, <-chan error, error) {
-	return n.events, make(chan error), nil
+	errc := make(chan error, 1)
+	if n.watchErr != nil {
+		ev := make(chan route.Event)
+		close(ev)
+		time.AfterFunc(10*time.Millisecond, func() { errc <- n.watchErr })
+		return ev, errc, nil
+	}
+	context.AfterFunc(ctx, func() { errc <- nil })
+	return n.events, errc, nil
 }
 
 func (n *fakeNet) Close() error { return nil }
@@ -527,6 +540,17 @@ func TestFollow(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("follow exited %d", code)
+	}
+}
+
+// TestFollowWatchFails: when reading events fails, follow must not exit 0
+// (systemd would not restart it) and must say why.
+func TestFollowWatchFails(t *testing.T) {
+	h := newHarness(t)
+	h.net.watchErr = &os.SyscallError{Syscall: "recvmsg", Err: syscall.EBADF}
+	out := h.run(exitUsage, "follow", "192.0.2.2")
+	if !strings.Contains(out, "reading rtnetlink events: recvmsg: bad file descriptor") {
+		t.Fatalf("output:\n%s", out)
 	}
 }
 

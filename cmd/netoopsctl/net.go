@@ -57,14 +57,15 @@ func (n *netlinkNet) Watch(ctx context.Context) (<-chan route.Event, <-chan erro
 	// a full re-resolve) rather than the kernel dropping them quietly.
 	_ = c.SetOption(netlink.NoENOBUFS, false)
 	ev, errc := route.Watch(ctx, c)
+	// route.Watch sends on errc once its reader has stopped, whether ctx
+	// ended it or reading failed: close the socket then.
+	done := make(chan error, 1)
 	go func() {
-		<-ctx.Done()
-		// route.Watch ends its reader on ctx; close once it has.
-		for range ev {
-		}
+		err := <-errc
 		c.Close()
+		done <- err
 	}()
-	return ev, errc, nil
+	return ev, done, nil
 }
 
 func (n *netlinkNet) Close() error {

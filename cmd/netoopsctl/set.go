@@ -448,17 +448,18 @@ func cmdFollow(ctx context.Context, cmd *cli.Command, e *env) error {
 		Log:      log,
 	}
 	log.Info("following", "interval", f.Interval.String(), "debounce", f.Debounce.String())
-	done := make(chan error, 1)
-	go func() { done <- f.Run(ctx, events) }()
-	select {
-	case err := <-errc:
-		cancel()
-		<-done
-		if err != nil {
-			return fmt.Errorf("reading rtnetlink events: %w", err)
-		}
-		return nil
-	case err := <-done:
+	// Run returns on a fatal error, when ctx is done, or when the event
+	// stream closes because reading it failed; in that last case errc
+	// already holds the reason, which must not be lost (exit 0 would keep
+	// systemd from restarting the follower).
+	err = f.Run(ctx, events)
+	cancel()
+	werr := <-errc
+	if err != nil {
 		return err
 	}
+	if werr != nil {
+		return fmt.Errorf("reading rtnetlink events: %w", werr)
+	}
+	return nil
 }
