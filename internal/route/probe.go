@@ -49,22 +49,32 @@ func udpProbe(ns int, nh netip.Addr, link Link) error {
 	if ns == 0 {
 		return send()
 	}
-	// Enter the namespace on a locked thread; the thread is discarded
-	// afterwards if it cannot be restored.
-	runtime.LockOSThread()
-	orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer unix.Close(orig)
-	if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("entering network namespace: %w", err)
-	}
-	err = send()
-	if unix.Setns(orig, unix.CLONE_NEWNET) == nil {
-		runtime.UnlockOSThread()
-	}
-	return err
+	// setns(2) moves only the calling thread: do it on a goroutine of its
+	// own, locked to its thread. If the thread cannot be put back into its
+	// namespace it stays locked, and the runtime discards it when the
+	// goroutine exits, so the caller's goroutine never runs in the wrong
+	// namespace (where, for one, the kernel refuses netoops's sysctl
+	// writes).
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- err
+			return
+		}
+		defer unix.Close(orig)
+		if err := unix.Setns(ns, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("entering network namespace: %w", err)
+			return
+		}
+		err = send()
+		if unix.Setns(orig, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
+	}()
+	return <-errc
 }
