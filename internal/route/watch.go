@@ -3,11 +3,9 @@ package route
 import (
 	"context"
 	"errors"
-	"net/netip"
 	"syscall"
 	"time"
 
-	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
 )
@@ -78,14 +76,7 @@ func Watch(ctx context.Context, c Receiver) (<-chan Event, <-chan error) {
 			for _, m := range msgs {
 				ev := Event{Type: uint16(m.Header.Type)}
 				if ev.Type == unix.RTM_NEWNEIGH || ev.Type == unix.RTM_DELNEIGH {
-					var nm rtnetlink.NeighMessage
-					if nm.UnmarshalBinary(m.Data) == nil {
-						n := Neighbour{Ifindex: nm.Index, State: nm.State}
-						if nm.Attributes != nil {
-							n.Addr, _ = netip.AddrFromSlice(nm.Attributes.Address)
-							n.Addr = n.Addr.Unmap()
-							n.LLAddr = nm.Attributes.LLAddress
-						}
+					if n, err := parseNeigh(m); err == nil {
 						ev.Neigh = &n
 					}
 				}

@@ -64,7 +64,8 @@ func TestWatch(t *testing.T) {
 			t.Fatalf("only %d events", len(got))
 		}
 	}
-	if got[0].Kind() != "route" || !got[1].Overflow || got[2].Neigh == nil || got[2].Neigh.Addr != netip.MustParseAddr("192.0.2.2") || got[2].Neigh.Ifindex != 2 {
+	if got[0].Kind() != "route" || !got[1].Overflow || got[2].Type != unix.RTM_NEWNEIGH || got[2].Neigh == nil ||
+		got[2].Neigh.Addr != netip.MustParseAddr("192.0.2.2") || got[2].Neigh.Ifindex != 2 || got[2].Neigh.State != unix.NUD_REACHABLE {
 		t.Fatalf("events %+v", got)
 	}
 	cancel()
