@@ -19,6 +19,14 @@ for f in out/kernel/bzImage out/bin/netoopsctl out/bin/catcher; do
 	[ -e "$f" ] || { echo "e2e: $f is missing; run make kernel build" >&2; exit 1; }
 done
 
+# netoopsctl is a static Go binary: the guest kernel must let Go's runtime start.
+if [ -f out/kernel/config ] && [ -z "${NETOOPS_E2E_KERNEL:-}" ]; then
+	for opt in CONFIG_FUTEX CONFIG_EPOLL CONFIG_EVENTFD; do
+		grep -q "^$opt=y" out/kernel/config ||
+			echo "e2e: WARNING: out/kernel/config lacks $opt=y; netoopsctl (Go) cannot run in the guest (qemu/kernel.config, see qemu/README.md)" >&2
+	done
+fi
+
 $GO vet -tags e2e ./qemu
 mkdir -p out/e2e
 args=(-tags e2e -count=1 -v -timeout "${E2E_TIMEOUT:-25m}" -parallel "${E2E_PARALLEL:-2}")
