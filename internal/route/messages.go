@@ -111,7 +111,7 @@ func addrFromIP(ip net.IP) netip.Addr {
 }
 
 // neighGetRequest builds a single-entry RTM_GETNEIGH (no NLM_F_DUMP; kernel
-// 4.18+): the kernel's neigh_valid_get_req wants ndm_state, ndm_type and the
+// 5.0+): the kernel's neigh_valid_get_req wants ndm_state, ndm_type and the
 // padding zero and NDA_DST as the only attribute, ifindex in the header.
 func neighGetRequest(addr netip.Addr, ifindex uint32) netlink.Message {
 	return netlink.Message{

@@ -235,7 +235,7 @@ func (r *Resolver) Neighbour(addr netip.Addr, ifindex uint32) (n Neighbour, ok b
 			return Neighbour{Addr: addr, Ifindex: ifindex}, false, nil
 		}
 		if isErrno(err, syscall.EOPNOTSUPP, syscall.EINVAL) {
-			// Before 4.18 RTM_GETNEIGH only dumped.
+			// Before 5.0 RTM_GETNEIGH only dumped.
 			return r.neighbourFromDump(addr, ifindex)
 		}
 		return Neighbour{}, false, withExtack("neighbour get "+addr.String(), err)

@@ -34,7 +34,7 @@ type fakeKernel struct {
 	probes []netip.Addr
 	// noLookupTable refuses RTM_F_LOOKUP_TABLE for IPv4 too.
 	noLookupTable bool
-	// oldKernel has no single-entry RTM_GETNEIGH (before 4.18): only dumps.
+	// oldKernel has no single-entry RTM_GETNEIGH (before 5.0): only dumps.
 	oldKernel bool
 }
 
