@@ -89,11 +89,8 @@ func parseRouteReply(msgs []netlink.Message) (routeReply, error) {
 				if ad.Type() != unix.RTA_VIA {
 					continue
 				}
-				v := ad.Bytes()
-				if len(v) >= 2 {
-					if a, ok := netip.AddrFromSlice(v[2:]); ok {
-						r.Gateway = a
-					}
+				if a, ok := parseRTVia(ad.Bytes()); ok {
+					r.Gateway = a
 				}
 			}
 			if err := ad.Err(); err != nil {
@@ -103,6 +100,29 @@ func parseRouteReply(msgs []netlink.Message) (routeReply, error) {
 		return r, nil
 	}
 	return routeReply{}, fmt.Errorf("no RTM_NEWROUTE in the kernel's reply")
+}
+
+// parseRTVia decodes a struct rtvia: the family (host byte order), then an
+// address of that family.
+func parseRTVia(v []byte) (netip.Addr, bool) {
+	if len(v) < 2 {
+		return netip.Addr{}, false
+	}
+	addr := v[2:]
+	switch nativeEndian.Uint16(v) {
+	case unix.AF_INET:
+		if len(addr) != 4 {
+			return netip.Addr{}, false
+		}
+	case unix.AF_INET6:
+		if len(addr) != 16 {
+			return netip.Addr{}, false
+		}
+	default:
+		return netip.Addr{}, false
+	}
+	a, _ := netip.AddrFromSlice(addr)
+	return a.Unmap(), true
 }
 
 func addrFromIP(ip net.IP) netip.Addr {
@@ -166,13 +186,12 @@ func parseNeigh(m netlink.Message) (Neighbour, error) {
 func linkGetRequest(index uint32, name string) netlink.Message {
 	b := make([]byte, unix.SizeofIfInfomsg)
 	nativeEndian.PutUint32(b[4:8], index)
-	var attrs []byte
 	ae := netlink.NewAttributeEncoder()
 	if name != "" {
 		ae.String(unix.IFLA_IFNAME, name)
 	}
 	ae.Uint32(unix.IFLA_EXT_MASK, rtextFilterSkipStats)
-	attrs, _ = ae.Encode()
+	attrs, _ := ae.Encode()
 	return netlink.Message{
 		Header: netlink.Header{Type: unix.RTM_GETLINK, Flags: netlink.Request},
 		Data:   append(b, attrs...),

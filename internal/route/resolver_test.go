@@ -542,3 +542,29 @@ func TestStateString(t *testing.T) {
 		t.Error(s)
 	}
 }
+
+func TestParseRTVia(t *testing.T) {
+	via := func(fam uint16, addr ...byte) []byte {
+		b := make([]byte, 2, 2+len(addr))
+		nativeEndian.PutUint16(b, fam)
+		return append(b, addr...)
+	}
+	v6 := netip.MustParseAddr("fe80::1")
+	for _, tc := range []struct {
+		in   []byte
+		want netip.Addr
+		ok   bool
+	}{
+		{in: via(unix.AF_INET6, v6.AsSlice()...), want: v6, ok: true},
+		{in: via(unix.AF_INET, 192, 0, 2, 1), want: netip.MustParseAddr("192.0.2.1"), ok: true},
+		{in: via(unix.AF_INET, v6.AsSlice()...)},    // length does not match the family
+		{in: via(unix.AF_INET6, 192, 0, 2, 1)},      // likewise
+		{in: via(unix.AF_PACKET, 2, 0, 0, 0, 0, 1)}, // not an IP next hop
+		{in: []byte{10}},
+	} {
+		got, ok := parseRTVia(tc.in)
+		if ok != tc.ok || got != tc.want {
+			t.Errorf("parseRTVia(%x) = %v, %v; want %v, %v", tc.in, got, ok, tc.want, tc.ok)
+		}
+	}
+}
