@@ -109,9 +109,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Result, error) {
 	case unix.RTN_UNICAST, unix.RTN_BROADCAST, unix.RTN_MULTICAST:
 	case unix.RTN_LOCAL:
 		return nil, &DeviceError{Dev: "lo", Reason: fmt.Sprintf("%s is an address of this host; netpoll cannot send to itself, the collector must be on another host", dst)}
-	case unix.RTN_UNREACHABLE, unix.RTN_PROHIBIT, unix.RTN_BLACKHOLE, unix.RTN_THROW:
-		return nil, &NoRouteError{Dst: dst, Dev: req.Dev, Reason: fmt.Sprintf("the route is of type %s", routeTypeName(rt.Type))}
-	default:
+	default: // unreachable, prohibit, blackhole, throw, ...
 		return nil, &NoRouteError{Dst: dst, Dev: req.Dev, Reason: fmt.Sprintf("the route is of type %s", routeTypeName(rt.Type))}
 	}
 	if rt.OIF == 0 {
@@ -151,7 +149,7 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Result, error) {
 			return nil, err
 		}
 		res.NeighState = n.State
-		if usable(n) {
+		if n.Usable() {
 			res.MAC = n.LLAddr
 		}
 		return res, nil
@@ -279,20 +277,18 @@ func (r *Resolver) neighbourFromDump(addr netip.Addr, ifindex uint32) (Neighbour
 	return Neighbour{Addr: addr, Ifindex: ifindex}, false, nil
 }
 
-func usable(n Neighbour) bool {
-	return n.State&nudValid != 0 && len(n.LLAddr) == 6
-}
-
 // Usable reports whether n has a link-layer address netpoll can use
 // (REACHABLE, STALE, DELAY, PROBE, PERMANENT, NOARP).
-func (n Neighbour) Usable() bool { return usable(n) }
+func (n Neighbour) Usable() bool {
+	return n.State&nudValid != 0 && len(n.LLAddr) == 6
+}
 
 func (r *Resolver) waitNeighbour(ctx context.Context, nh netip.Addr, link Link, timeout time.Duration) (Neighbour, bool, error) {
 	n, _, err := r.Neighbour(nh, link.Index)
 	if err != nil {
 		return Neighbour{}, false, err
 	}
-	if usable(n) {
+	if n.Usable() {
 		return n, false, nil
 	}
 	if timeout <= 0 {
@@ -329,7 +325,7 @@ func (r *Resolver) waitNeighbour(ctx context.Context, nh netip.Addr, link Link, 
 			return Neighbour{}, true, err
 		}
 		last = n.State
-		if usable(n) {
+		if n.Usable() {
 			return n, true, nil
 		}
 		if n.State&unix.NUD_FAILED != 0 {
