@@ -216,3 +216,29 @@ func TestParseState(t *testing.T) {
 		t.Fatalf("ParseState = %+v", got)
 	}
 }
+
+// TestFakeKernelRefuses checks that the fake kernel is as strict as the
+// real one (docs/sysctl.md, patches/) where netoopsctl's tests rely on it.
+func TestFakeKernelRefuses(t *testing.T) {
+	k := kconfigtest.New()
+	k.Set("state", "target0 eth0 active\n")
+	for _, w := range []struct{ file, value string }{
+		{"test", "0\n"},
+		{"test", "2"},
+		{"copies", "+3\n"},
+		{"copies", " 3"},
+		{"copies", "17"},
+		{"enabled", "2\n"},
+		{"reasons", "oops,panic\n"},
+	} {
+		if err := k.Write(w.file, w.value); !errors.Is(err, syscall.EINVAL) {
+			t.Errorf("write %q to %s: %v, want EINVAL", w.value, w.file, err)
+		}
+	}
+	if k.Get("dumps_sent") != "0\n" || k.Get("copies") != "3\n" {
+		t.Errorf("a refused write changed something: dumps_sent %q copies %q", k.Get("dumps_sent"), k.Get("copies"))
+	}
+	if err := k.Write("test", "1\n"); err != nil || k.Get("dumps_sent") != "1\n" {
+		t.Errorf("test dump: %v, dumps_sent %q", err, k.Get("dumps_sent"))
+	}
+}

@@ -122,8 +122,14 @@ func (k *Kernel) validate(name, value string) (string, syscall.Errno) {
 		return "", syscall.EINVAL
 	}
 	switch name {
-	case kconfig.FileEnabled, kconfig.FileTest:
+	case kconfig.FileEnabled:
 		if v != "0" && v != "1" {
+			return "", syscall.EINVAL
+		}
+		return v + "\n", 0
+	case kconfig.FileTest:
+		// Only "1" sends a test dump; anything else is -EINVAL.
+		if v != "1" {
 			return "", syscall.EINVAL
 		}
 		return v + "\n", 0
@@ -139,6 +145,10 @@ func (k *Kernel) validate(name, value string) (string, syscall.Errno) {
 		}
 		return strings.Join(r, " ") + "\n", 0
 	case kconfig.FileCopies:
+		// Decimal digits only: no sign, no blanks.
+		if v == "" || strings.Trim(v, "0123456789") != "" {
+			return "", syscall.EINVAL
+		}
 		n, err := strconv.Atoi(v)
 		if err != nil || kconfig.ValidateCopies(n) != nil {
 			return "", syscall.EINVAL
