@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -297,7 +298,7 @@ func TriggerTest(s Store) error {
 	return nil
 }
 
-// fileValues returns the value each writable file gets for c.
+// fileValue returns the value writable file name gets for c.
 func (c *Config) fileValue(name string) string {
 	switch name {
 	case FileEnabled:
@@ -335,7 +336,7 @@ func Plan(cur, want *Config) []string {
 	if cur.Enabled && !want.Enabled {
 		files = append(files, FileEnabled)
 	}
-	if !slicesEqual(canonReasons(cur.Reasons), canonReasons(want.Reasons)) {
+	if !slices.Equal(canonReasons(cur.Reasons), canonReasons(want.Reasons)) {
 		files = append(files, FileReasons)
 	}
 	if cur.Copies != want.Copies {
@@ -358,10 +359,6 @@ func Plan(cur, want *Config) []string {
 		files = append(files, FileEnabled)
 	}
 	return files
-}
-
-func slicesEqual(a, b []string) bool {
-	return strings.Join(a, " ") == strings.Join(b, " ")
 }
 
 // Apply writes the files that differ between cur (what the kernel has now)
