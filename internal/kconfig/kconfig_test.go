@@ -242,3 +242,32 @@ func TestFakeKernelRefuses(t *testing.T) {
 		t.Errorf("test dump: %v, dumps_sent %q", err, k.Get("dumps_sent"))
 	}
 }
+
+// failRead is a store on which reading one file fails.
+type failRead struct {
+	kconfig.Store
+	file string
+	err  error
+}
+
+func (f failRead) Read(name string) (string, error) {
+	if name == f.file {
+		return "", &os.PathError{Op: "open", Path: name, Err: f.err}
+	}
+	return f.Store.Read(name)
+}
+
+func TestLoadStatusReadErrors(t *testing.T) {
+	k := kconfigtest.New()
+	for _, file := range []string{"state", "boot_id", "dumps_sent", "packets_sent"} {
+		// A file the kernel does not have reads as empty ...
+		st, err := kconfig.LoadStatus(failRead{k, file, syscall.ENOENT})
+		if err != nil || st == nil {
+			t.Errorf("%s missing: %v", file, err)
+		}
+		// ... any other failure is reported, not taken for empty.
+		if _, err := kconfig.LoadStatus(failRead{k, file, syscall.EACCES}); !errors.Is(err, syscall.EACCES) || !strings.Contains(err.Error(), file) {
+			t.Errorf("%s unreadable: %v", file, err)
+		}
+	}
+}

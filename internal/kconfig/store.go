@@ -238,9 +238,11 @@ func LoadStatus(s Store) (*Status, error) {
 		return nil, fmt.Errorf("reading state: %w", err)
 	}
 	st.State = ParseState(v)
-	if v, err = s.Read(FileBootID); err == nil {
-		st.BootID = strings.TrimSpace(v)
+	v, err = s.Read(FileBootID)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("reading boot_id: %w", err)
 	}
+	st.BootID = strings.TrimSpace(v)
 	for _, f := range []struct {
 		name string
 		p    *uint64
