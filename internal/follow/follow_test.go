@@ -27,6 +27,7 @@ func TestFollowRewritesOnlyOnChange(t *testing.T) {
 	var mu sync.Mutex
 	current := tgt("eth0", "192.0.2.1", "02:00:00:00:00:01")
 	var fail error
+	failed := make(chan struct{}, 10) // one per failed resolution
 	gw := netip.MustParseAddr("192.0.2.2")
 	writes := make(chan kconfig.Target, 10)
 	f := &Follower{
@@ -34,7 +35,11 @@ func TestFollowRewritesOnlyOnChange(t *testing.T) {
 		Resolve: func(ctx context.Context) (kconfig.Target, *route.Result, error) {
 			mu.Lock()
 			defer mu.Unlock()
-			return current, &route.Result{NextHop: gw, Link: route.Link{Index: 2}}, fail
+			if fail != nil {
+				failed <- struct{}{}
+				return kconfig.Target{}, nil, fail
+			}
+			return current, &route.Result{NextHop: gw, Link: route.Link{Index: 2}}, nil
 		},
 		Initial: func(cur *kconfig.Config, t kconfig.Target) (*kconfig.Config, int, error) {
 			c := *cur
@@ -103,11 +108,24 @@ func TestFollowRewritesOnlyOnChange(t *testing.T) {
 	fail = errors.New("no route")
 	mu.Unlock()
 	events <- route.Event{Overflow: true}
-	time.Sleep(50 * time.Millisecond)
+	for i := 0; i < 2; i++ { // the overflow's resolution, then a retry
+		select {
+		case <-failed:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("%d failed resolutions, want 2", i)
+		}
+	}
+	if len(k.Writes) != nwrites+1 {
+		t.Fatalf("writes while resolution failed: %v", k.Writes[nwrites:])
+	}
+	old := current
 	mu.Lock()
 	fail = nil
 	current = tgt("eth1", "198.51.100.1", "02:00:00:00:00:03")
 	mu.Unlock()
+	if got, _ := kconfig.ParseTarget(k.Get("target0")); !got.Equal(old) {
+		t.Fatalf("kernel has %s after failures, want the old %s", got, old)
+	}
 	expect(current)
 
 	cancel()
