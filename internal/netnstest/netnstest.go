@@ -1,6 +1,7 @@
 // Package netnstest builds throw-away network namespaces with veth pairs for
 // integration tests. Tests using it skip, with the reason logged, unless they
-// run as root with iproute2 available (CI runs them as root). Every
+// run as root with iproute2 available (CI runs them as root); as root, a
+// namespace that cannot be created fails the test. Every
 // namespace is deleted when the test ends, also on failure; links are
 // created directly inside the namespaces, so the host's namespace is never
 // touched.
@@ -37,11 +38,14 @@ type NS struct {
 // up, deleted at the end of the test.
 func New(t testing.TB, prefix string) *NS {
 	t.Helper()
+	Require(t)
 	b := make([]byte, 4)
 	rand.Read(b)
 	name := fmt.Sprintf("netoopstest-%s-%d-%s", prefix, os.Getpid(), hex.EncodeToString(b))
 	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
-		t.Skipf("skipping network namespace test: ip netns add: %v: %s", err, out)
+		// Require has seen root and iproute2: failing here is a broken
+		// environment or kernel, which must not pass as a skip.
+		t.Fatalf("ip netns add %s: %v: %s", name, err, out)
 	}
 	ns := &NS{Name: name, t: t}
 	t.Cleanup(func() {
