@@ -76,14 +76,29 @@ func (s *DirStore) Write(name, value string) error {
 	if err != nil {
 		return err
 	}
-	n, err := f.Write([]byte(value))
-	if err == nil && n != len(value) {
-		err = fmt.Errorf("short write (%d of %d bytes)", n, len(value))
+	defer f.Close()
+	// Exactly one write(2): (*os.File).Write would send the rest of a
+	// short write at a later offset, which the kernel refuses (-EINVAL)
+	// and which is no longer one atomic change.
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	var n int
+	var werr error
+	if err := rc.Write(func(fd uintptr) bool {
+		n, werr = unix.Write(int(fd), []byte(value))
+		return true
+	}); err != nil {
+		return err
 	}
-	return err
+	if werr != nil {
+		return &fs.PathError{Op: "write", Path: p, Err: werr}
+	}
+	if n != len(value) {
+		return fmt.Errorf("write %s: short write (%d of %d bytes)", p, n, len(value))
+	}
+	return nil
 }
 
 func (s *DirStore) replace(p, value string) error {
