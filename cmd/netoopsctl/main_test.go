@@ -259,6 +259,11 @@ func TestSetOptions(t *testing.T) {
 		t.Errorf("request %+v", r)
 	}
 	h.run(exitUsage, "set", "fe80::2%eth0", "--dev", "eth1")
+	// Without a zone or --dev a link-local DEST is ambiguous.
+	if out := h.run(exitUsage, "set", "fe80::2"); !strings.Contains(out, "link-local") {
+		t.Errorf("output:\n%s", out)
+	}
+	h.run(0, "set", "fe80::2", "--dev", "eth0")
 	h.run(0, "set", "192.0.2.2", "--label", "")
 	if h.k.Get("label") != "\n" {
 		t.Errorf("label not cleared: %q", h.k.Get("label"))

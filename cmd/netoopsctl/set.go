@@ -93,6 +93,11 @@ func parseTargetSpec(cmd *cli.Command) (*targetSpec, error) {
 		sp.req.Dev = z
 		sp.req.Dst = dst.WithZone("")
 	}
+	if sp.req.Dev == "" && (sp.req.Dst.IsLinkLocalUnicast() || sp.req.Dst.IsLinkLocalMulticast()) {
+		// fe80::/10 is on every link: without a device the kernel's
+		// route lookup picks one, not necessarily the collector's.
+		return nil, usagef("DEST %s is link-local: name its device with a zone (%s%%eth0) or --dev", sp.req.Dst, sp.req.Dst)
+	}
 	if hasPort {
 		if cmd.IsSet("port") && cmd.Uint16("port") != port {
 			return nil, usagef("DEST gives port %d but --port says %d", port, cmd.Uint16("port"))
