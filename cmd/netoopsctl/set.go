@@ -285,15 +285,25 @@ func cmdSet(ctx context.Context, cmd *cli.Command, e *env) error {
 	return nil
 }
 
-func cmdOff(ctx context.Context, cmd *cli.Command, e *env) error {
+// loadConfig checks that cmd got no arguments, opens the sysctl directory
+// and reads the configuration in force.
+func loadConfig(cmd *cli.Command, e *env) (kconfig.Store, *kconfig.Config, error) {
 	if cmd.NArg() != 0 {
-		return usagef("off takes no arguments")
+		return nil, nil, usagef("%s takes no arguments", cmd.Name)
 	}
 	s, err := openStore(cmd, e)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	cur, err := kconfig.Load(s)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, cur, nil
+}
+
+func cmdOff(ctx context.Context, cmd *cli.Command, e *env) error {
+	s, cur, err := loadConfig(cmd, e)
 	if err != nil {
 		return err
 	}
@@ -318,14 +328,7 @@ func cmdOff(ctx context.Context, cmd *cli.Command, e *env) error {
 }
 
 func cmdOn(ctx context.Context, cmd *cli.Command, e *env) error {
-	if cmd.NArg() != 0 {
-		return usagef("on takes no arguments")
-	}
-	s, err := openStore(cmd, e)
-	if err != nil {
-		return err
-	}
-	cur, err := kconfig.Load(s)
+	s, cur, err := loadConfig(cmd, e)
 	if err != nil {
 		return err
 	}

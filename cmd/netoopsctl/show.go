@@ -46,14 +46,7 @@ type showCounters struct {
 }
 
 func cmdShow(ctx context.Context, cmd *cli.Command, e *env) error {
-	if cmd.NArg() != 0 {
-		return usagef("show takes no arguments")
-	}
-	s, err := openStore(cmd, e)
-	if err != nil {
-		return err
-	}
-	cfg, err := kconfig.Load(s)
+	s, cfg, err := loadConfig(cmd, e)
 	if err != nil {
 		return err
 	}
