@@ -10,8 +10,6 @@ import (
 	"github.com/urfave/cli/v3"
 )
 
-func sprintf(format string, args ...any) string { return fmt.Sprintf(format, args...) }
-
 const rootDescription = `netoopsctl configures netoops, the kernel's kmsg dumper that sends the log of
 a crashing kernel as UDP through netpoll. netpoll sends raw Ethernet frames
 without routing or ARP, so the kernel needs the output device, the source

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/mdlayher/netlink"
@@ -36,7 +37,7 @@ func openNetlink(ns string) (network, error) {
 	}
 	r := route.NewResolver(c)
 	r.NetNS = n.FD()
-	r.Logf = func(format string, args ...any) { slog.Debug("resolve: " + sprintf(format, args...)) }
+	r.Logf = func(format string, args ...any) { slog.Debug("resolve: " + fmt.Sprintf(format, args...)) }
 	return &netlinkNet{ns: n, conn: c, r: r}, nil
 }
 
