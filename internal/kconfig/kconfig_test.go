@@ -53,6 +53,16 @@ func TestParseTarget(t *testing.T) {
 		{in: "dev=.. src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:01", bad: true},
 		{in: "dev=eth0 src=0.0.0.0 dst=10.0.0.2 mac=02:00:00:00:00:01", bad: true},
 		{in: "dev=eth0 src=:: dst=fec0::2 mac=02:00:00:00:00:01", bad: true},
+		// The kernel refuses an unspecified destination as well.
+		{in: "dev=eth0 src=10.0.0.1 dst=0.0.0.0 mac=02:00:00:00:00:01", bad: true},
+		{in: "dev=eth0 src=fec0::15 dst=:: mac=02:00:00:00:00:01", bad: true},
+		// dev_valid_name: isspace() bytes other than the separators.
+		{in: "dev=eth0\r src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:01", bad: true},
+		{in: "dev=eth\v0 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:01", bad: true},
+		{in: "dev=eth\xa00 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:01", bad: true},
+		{in: "dev=eth/0 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:01", bad: true},
+		{in: "dev=eth0.100 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:01",
+			want: "dev=eth0.100 src=10.0.0.1 dst=10.0.0.2 mac=02:00:00:00:00:01 sport=6667 dport=6668"},
 		{in: " \t \n", want: ""},
 	} {
 		got, err := kconfig.ParseTarget(tc.in)

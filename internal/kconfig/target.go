@@ -82,7 +82,7 @@ func (t Target) Validate() error {
 		return fmt.Errorf("target has no device")
 	case len(t.Dev) > IFNAMSIZ-1:
 		return fmt.Errorf("device name %q is longer than %d bytes", t.Dev, IFNAMSIZ-1)
-	case strings.ContainsAny(t.Dev, " \t\n=/:") || t.Dev == "." || t.Dev == "..":
+	case !validDevName(t.Dev):
 		return fmt.Errorf("device name %q is not a valid interface name", t.Dev)
 	case !t.Src.IsValid():
 		return fmt.Errorf("target has no source address")
@@ -90,6 +90,8 @@ func (t Target) Validate() error {
 		return fmt.Errorf("target has no destination address")
 	case t.Src.IsUnspecified():
 		return fmt.Errorf("source %s is the unspecified address", t.Src)
+	case t.Dst.IsUnspecified():
+		return fmt.Errorf("destination %s is the unspecified address", t.Dst)
 	case t.Src.Zone() != "" || t.Dst.Zone() != "":
 		return fmt.Errorf("addresses in a target line take no zone")
 	case t.Src.Unmap().Is4() != t.Dst.Unmap().Is4():
@@ -102,6 +104,23 @@ func (t Target) Validate() error {
 		return fmt.Errorf("MAC %s is all-zero", t.MAC)
 	}
 	return nil
+}
+
+// validDevName is the kernel's dev_valid_name() (length checked apart), and
+// refuses '=' as well, which a key=value word cannot carry unambiguously:
+// no ".", "..", '/', ':', NUL, or byte the kernel's isspace() takes for
+// white space.
+func validDevName(name string) bool {
+	if name == "." || name == ".." {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case '/', ':', '=', 0, ' ', '\t', '\n', '\v', '\f', '\r', 0xa0:
+			return false
+		}
+	}
+	return true
 }
 
 // Normalize returns t with IPv4-mapped addresses unmapped and default ports
