@@ -140,6 +140,22 @@ func neighGetRequest(addr netip.Addr, ifindex uint32) netlink.Message {
 	}
 }
 
+// neighDumpRequest builds the RTM_GETNEIGH dump of older kernels, filtered
+// to one device. Under strict checking (4.20) neigh_valid_dump_req wants
+// everything in the header but the family zero, ifindex included: the
+// device goes in NDA_IFINDEX, which kernels before 4.15 ignore.
+func neighDumpRequest(fam uint8, ifindex uint32) netlink.Message {
+	b := make([]byte, unix.SizeofNdMsg)
+	b[0] = fam
+	ae := netlink.NewAttributeEncoder()
+	ae.Uint32(unix.NDA_IFINDEX, ifindex)
+	attrs, _ := ae.Encode()
+	return netlink.Message{
+		Header: netlink.Header{Type: unix.RTM_GETNEIGH, Flags: netlink.Request | netlink.Dump},
+		Data:   append(b, attrs...),
+	}
+}
+
 // neighUseRequest builds RTM_NEWNEIGH with NTF_USE: the kernel creates the
 // entry if needed and starts resolution, as if a packet were queued to it.
 func neighUseRequest(addr netip.Addr, ifindex uint32) netlink.Message {

@@ -252,13 +252,7 @@ func (r *Resolver) Neighbour(addr netip.Addr, ifindex uint32) (n Neighbour, ok b
 }
 
 func (r *Resolver) neighbourFromDump(addr netip.Addr, ifindex uint32) (Neighbour, bool, error) {
-	b := make([]byte, unix.SizeofNdMsg)
-	b[0] = family(addr)
-	nativeEndian.PutUint32(b[4:8], ifindex)
-	msgs, err := r.c.Execute(netlink.Message{
-		Header: netlink.Header{Type: unix.RTM_GETNEIGH, Flags: netlink.Request | netlink.Dump},
-		Data:   b,
-	})
+	msgs, err := r.c.Execute(neighDumpRequest(family(addr), ifindex))
 	if err != nil {
 		return Neighbour{}, false, withExtack("neighbour dump", err)
 	}

@@ -265,8 +265,22 @@ func (k *fakeKernel) handle(reqs []netlink.Message) ([]netlink.Message, error) {
 }
 
 // neighDump answers a neighbour dump with every entry of the request's
-// family (older kernels ignore the ifindex filter), as a multipart reply.
+// family (older kernels ignore the ifindex filter), as a multipart reply,
+// after the checks of neigh_valid_dump_req under strict checking (4.20).
 func (k *fakeKernel) neighDump(req netlink.Message) ([]netlink.Message, error) {
+	b := req.Data
+	if len(b) < unix.SizeofNdMsg || b[1] != 0 || nativeEndian.Uint16(b[2:4]) != 0 || nativeEndian.Uint32(b[4:8]) != 0 || nativeEndian.Uint16(b[8:10]) != 0 || b[11] != 0 {
+		return k.errorReply(req, syscall.EINVAL, "Invalid values in header for neighbor dump request"), nil
+	}
+	d, err := netlink.NewAttributeDecoder(b[unix.SizeofNdMsg:])
+	if err != nil {
+		k.t.Fatalf("bad attributes: %v", err)
+	}
+	for d.Next() {
+		if d.Type() != unix.NDA_IFINDEX && d.Type() != unix.NDA_MASTER {
+			return k.errorReply(req, syscall.EINVAL, "Unsupported attribute in neighbor dump request"), nil
+		}
+	}
 	var msgs []netlink.Message
 	for addr, states := range k.neigh {
 		if (req.Data[0] == unix.AF_INET) != addr.Is4() || len(states) == 0 || states[0] == 0 {

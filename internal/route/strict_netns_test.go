@@ -6,6 +6,7 @@ import (
 
 	"github.com/mdlayher/netlink"
 	"github.com/netoops/netoops/internal/netnstest"
+	"golang.org/x/sys/unix"
 )
 
 // TestNetnsStrictRequests sends the resolver's requests on a socket with
@@ -30,6 +31,8 @@ func TestNetnsStrictRequests(t *testing.T) {
 		linkGetRequest(0, "a0"),
 		linkGetRequest(1, ""),
 		neighUseRequest(netip.MustParseAddr("192.0.2.2"), 2),
+		neighDumpRequest(unix.AF_INET, 2),
+		neighDumpRequest(unix.AF_INET6, 2),
 	} {
 		if _, err := c.Execute(m); err != nil {
 			t.Errorf("request type %d: %v", m.Header.Type, withExtack("strict", err))
