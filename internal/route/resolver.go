@@ -300,7 +300,8 @@ func (r *Resolver) waitNeighbour(ctx context.Context, nh netip.Addr, link Link, 
 	if interval <= 0 {
 		interval = 25 * time.Millisecond
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	errTimeout := errors.New("neighbour resolution timed out")
+	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
 	defer cancel()
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -308,7 +309,9 @@ func (r *Resolver) waitNeighbour(ctx context.Context, nh netip.Addr, link Link, 
 	for {
 		select {
 		case <-ctx.Done():
-			if ctx.Err() == context.DeadlineExceeded {
+			// Only our own timeout is the next hop's fault; the
+			// caller's cancellation or deadline is returned as is.
+			if context.Cause(ctx) == errTimeout {
 				return Neighbour{}, true, &NeighbourError{NextHop: nh, Dev: link.Name, Ifindex: link.Index, State: last, Timeout: timeout}
 			}
 			return Neighbour{}, true, ctx.Err()

@@ -474,6 +474,23 @@ func TestNeighbourTimeout(t *testing.T) {
 	}
 }
 
+// TestNeighbourCallerDeadline: the caller's deadline running out while the
+// next hop is probed is the caller's error, not a NeighbourError (exit 3
+// with a "raise --timeout" hint).
+func TestNeighbourCallerDeadline(t *testing.T) {
+	k := newFake(t)
+	dst := netip.MustParseAddr("192.0.2.99")
+	k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
+	k.neigh[dst] = []uint16{0, unix.NUD_INCOMPLETE}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
+	defer cancel()
+	_, err := k.resolver().Resolve(ctx, Request{Dst: dst, Timeout: time.Minute})
+	var ne *NeighbourError
+	if errors.As(err, &ne) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the caller's context.DeadlineExceeded", err)
+	}
+}
+
 func TestNoRoute(t *testing.T) {
 	for _, errno := range []syscall.Errno{syscall.ENETUNREACH, syscall.EHOSTUNREACH} {
 		k := newFake(t)
