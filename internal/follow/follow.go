@@ -66,37 +66,34 @@ func (f *Follower) defaults() {
 // failing (e.g. no free slot) and permission denied.
 func (f *Follower) Run(ctx context.Context, events <-chan route.Event) error {
 	f.defaults()
-	var fatal error
-	try := func(why string) bool {
-		good, err := f.update(ctx, why)
-		if err != nil {
-			fatal = err
-		}
-		return good
-	}
 	var retry <-chan time.Time
 	delay := f.Retry
-	// backoff schedules the next retry, each one twice as late, up to
-	// Interval: a dead gateway is not probed every few seconds forever.
-	backoff := func() {
-		retry = time.After(delay)
-		delay = min(2*delay, f.Interval)
+	// attempt re-resolves and schedules the next retry after a failure,
+	// each one twice as late, up to Interval (a dead gateway is not probed
+	// every few seconds forever); a success cancels it. Only an error
+	// retrying cannot fix is returned.
+	attempt := func(why string) error {
+		good, err := f.update(ctx, why)
+		if err != nil {
+			return err
+		}
+		if good {
+			retry, delay = nil, f.Retry
+		} else {
+			retry = time.After(delay)
+			delay = min(2*delay, f.Interval)
+		}
+		return nil
 	}
-	succeeded := func() {
-		retry = nil
-		delay = f.Retry
-	}
-	if !try("start") {
-		backoff()
-	}
-	if fatal != nil {
-		return fatal
+	if err := attempt("start"); err != nil {
+		return err
 	}
 	tick := time.NewTicker(f.Interval)
 	defer tick.Stop()
 	var debounce <-chan time.Time
 	pending := map[string]bool{}
 	for {
+		var why string
 		select {
 		case <-ctx.Done():
 			return nil
@@ -114,29 +111,18 @@ func (f *Follower) Run(ctx context.Context, events <-chan route.Event) error {
 			if debounce == nil {
 				debounce = time.After(f.Debounce)
 			}
+			continue
 		case <-debounce:
 			debounce = nil
-			why := reasons(pending)
+			why = reasons(pending)
 			clear(pending)
-			if try(why) {
-				succeeded()
-			} else {
-				backoff()
-			}
 		case <-retry:
-			retry = nil
-			if try("retry") {
-				succeeded()
-			} else {
-				backoff()
-			}
+			why = "retry"
 		case <-tick.C:
-			if try("periodic") {
-				succeeded()
-			}
+			why = "periodic"
 		}
-		if fatal != nil {
-			return fatal
+		if err := attempt(why); err != nil {
+			return err
 		}
 	}
 }
