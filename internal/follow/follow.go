@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/netoops/netoops/internal/kconfig"
@@ -128,16 +129,13 @@ func (f *Follower) Run(ctx context.Context, events <-chan route.Event) error {
 }
 
 func reasons(m map[string]bool) string {
-	s := ""
+	var kinds []string
 	for _, k := range []string{"route", "neighbour", "link", "address", "overflow", "other"} {
 		if m[k] {
-			if s != "" {
-				s += ","
-			}
-			s += k
+			kinds = append(kinds, k)
 		}
 	}
-	return s + " event"
+	return strings.Join(kinds, ",") + " event"
 }
 
 // relevant filters neighbour events: only those of the current next hop
@@ -253,9 +251,5 @@ func describe(old, t kconfig.Target) string {
 	if len(s) == 0 {
 		return "none"
 	}
-	out := s[0]
-	for _, x := range s[1:] {
-		out += ", " + x
-	}
-	return out
+	return strings.Join(s, ", ")
 }
