@@ -72,6 +72,18 @@ func newFake(t *testing.T) *fakeKernel {
 	}
 }
 
+// onLinkFake returns a fake kernel with dst on-link on eth0 (source
+// 192.0.2.1), its neighbour entry going through states.
+func onLinkFake(t *testing.T, dst string, states ...uint16) (*fakeKernel, netip.Addr) {
+	k := newFake(t)
+	a := netip.MustParseAddr(dst)
+	k.routes[a] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
+	if len(states) > 0 {
+		k.neigh[a] = states
+	}
+	return k, a
+}
+
 func (k *fakeKernel) resolver() *Resolver {
 	r := NewResolver(nltest.Dial(k.handle))
 	r.PollInterval = time.Millisecond
@@ -333,10 +345,7 @@ func (k *fakeKernel) errorReply(req netlink.Message, errno syscall.Errno, msg st
 var ctx = context.Background()
 
 func TestOnLink(t *testing.T) {
-	k := newFake(t)
-	dst := netip.MustParseAddr("192.0.2.2")
-	k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
-	k.neigh[dst] = []uint16{unix.NUD_REACHABLE}
+	k, dst := onLinkFake(t, "192.0.2.2", unix.NUD_REACHABLE)
 	res, err := k.resolver().Resolve(ctx, Request{Dst: dst, Timeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -364,11 +373,8 @@ func TestViaGateway(t *testing.T) {
 }
 
 func TestLookupTableRefused(t *testing.T) {
-	k := newFake(t)
+	k, dst := onLinkFake(t, "192.0.2.2", unix.NUD_REACHABLE)
 	k.noLookupTable = true
-	dst := netip.MustParseAddr("192.0.2.2")
-	k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
-	k.neigh[dst] = []uint16{unix.NUD_REACHABLE}
 	if _, err := k.resolver().Resolve(ctx, Request{Dst: dst}); err != nil {
 		t.Fatal(err)
 	}
@@ -403,11 +409,8 @@ func TestIPv4ViaIPv6(t *testing.T) {
 }
 
 func TestMissingThenReachable(t *testing.T) {
-	for _, first := range []uint16{0, unix.NUD_NONE + 0, unix.NUD_INCOMPLETE, unix.NUD_FAILED} {
-		k := newFake(t)
-		dst := netip.MustParseAddr("192.0.2.2")
-		k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
-		k.neigh[dst] = []uint16{first, unix.NUD_INCOMPLETE, unix.NUD_INCOMPLETE, unix.NUD_REACHABLE}
+	for _, first := range []uint16{0 /* no entry */, unix.NUD_INCOMPLETE, unix.NUD_FAILED} {
+		k, dst := onLinkFake(t, "192.0.2.2", first, unix.NUD_INCOMPLETE, unix.NUD_INCOMPLETE, unix.NUD_REACHABLE)
 		res, err := k.resolver().Resolve(ctx, Request{Dst: dst, Timeout: time.Second})
 		if err != nil {
 			t.Fatalf("first state %s: %v", StateString(first), err)
@@ -419,11 +422,8 @@ func TestMissingThenReachable(t *testing.T) {
 }
 
 func TestOldKernelNeighbourDump(t *testing.T) {
-	k := newFake(t)
+	k, dst := onLinkFake(t, "192.0.2.2", unix.NUD_STALE)
 	k.oldKernel = true
-	dst := netip.MustParseAddr("192.0.2.2")
-	k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
-	k.neigh[dst] = []uint16{unix.NUD_STALE}
 	k.neigh[netip.MustParseAddr("192.0.2.3")] = []uint16{unix.NUD_REACHABLE}
 	res, err := k.resolver().Resolve(ctx, Request{Dst: dst})
 	if err != nil || res.MAC.String() != macPeer.String() || res.NeighState != unix.NUD_STALE {
@@ -432,10 +432,7 @@ func TestOldKernelNeighbourDump(t *testing.T) {
 }
 
 func TestNoProbe(t *testing.T) {
-	k := newFake(t)
-	dst := netip.MustParseAddr("192.0.2.2")
-	k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
-	k.neigh[dst] = []uint16{unix.NUD_INCOMPLETE}
+	k, dst := onLinkFake(t, "192.0.2.2", unix.NUD_INCOMPLETE)
 	res, err := k.resolver().Resolve(ctx, Request{Dst: dst, NoProbe: true})
 	if err != nil || res.MAC != nil || res.NeighState != unix.NUD_INCOMPLETE || len(k.probes) != 0 {
 		t.Fatalf("got %+v, %v, probes %v", res, err, k.probes)
@@ -443,10 +440,7 @@ func TestNoProbe(t *testing.T) {
 }
 
 func TestNeighbourFailed(t *testing.T) {
-	k := newFake(t)
-	dst := netip.MustParseAddr("192.0.2.99")
-	k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
-	k.neigh[dst] = []uint16{0, unix.NUD_INCOMPLETE, unix.NUD_FAILED}
+	k, dst := onLinkFake(t, "192.0.2.99", 0, unix.NUD_INCOMPLETE, unix.NUD_FAILED)
 	_, err := k.resolver().Resolve(ctx, Request{Dst: dst, Timeout: time.Second})
 	var ne *NeighbourError
 	if !errors.As(err, &ne) || ne.State != unix.NUD_FAILED {
@@ -456,10 +450,7 @@ func TestNeighbourFailed(t *testing.T) {
 }
 
 func TestNeighbourTimeout(t *testing.T) {
-	k := newFake(t)
-	dst := netip.MustParseAddr("192.0.2.99")
-	k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
-	k.neigh[dst] = []uint16{0, unix.NUD_INCOMPLETE}
+	k, dst := onLinkFake(t, "192.0.2.99", 0, unix.NUD_INCOMPLETE)
 	start := time.Now()
 	_, err := k.resolver().Resolve(ctx, Request{Dst: dst, Timeout: 50 * time.Millisecond})
 	var ne *NeighbourError
@@ -478,10 +469,7 @@ func TestNeighbourTimeout(t *testing.T) {
 // next hop is probed is the caller's error, not a NeighbourError (exit 3
 // with a "raise --timeout" hint).
 func TestNeighbourCallerDeadline(t *testing.T) {
-	k := newFake(t)
-	dst := netip.MustParseAddr("192.0.2.99")
-	k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
-	k.neigh[dst] = []uint16{0, unix.NUD_INCOMPLETE}
+	k, dst := onLinkFake(t, "192.0.2.99", 0, unix.NUD_INCOMPLETE)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
 	defer cancel()
 	_, err := k.resolver().Resolve(ctx, Request{Dst: dst, Timeout: time.Minute})
@@ -534,9 +522,7 @@ func TestRefusedDevices(t *testing.T) {
 }
 
 func TestForcedDeviceAndBroadcast(t *testing.T) {
-	k := newFake(t)
-	dst := netip.MustParseAddr("192.0.2.2")
-	k.routes[dst] = fakeRoute{typ: unix.RTN_UNICAST, oif: 2, prefsrc: netip.MustParseAddr("192.0.2.1")}
+	k, dst := onLinkFake(t, "192.0.2.2")
 	res, err := k.resolver().Resolve(ctx, Request{Dst: dst, Dev: "eth0", Broadcast: true})
 	if err != nil {
 		t.Fatal(err)
