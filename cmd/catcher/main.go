@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -76,8 +77,10 @@ func pipelineFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-dumps", Value: 65536, Usage: "at most `N` dumps in flight"},
 		&cli.IntFlag{Name: "max-dump-bytes", Value: 16 << 20, Usage: "drop dumps whose total_len exceeds `BYTES`"},
 		&cli.IntFlag{Name: "max-per-source", Value: 64, Usage: "at most `N` dumps in flight per source address"},
-		&cli.IntFlag{Name: "max-open-files", Value: 256, Usage: "keep at most `N` temporary files open"},
+		&cli.IntFlag{Name: "write-buffers", Value: 1024, Usage: "`N` 16 KiB write-coalescing buffers (over all workers)"},
+		&cli.IntFlag{Name: "store-workers", Value: 16, Usage: "`N` goroutines writing finished dumps (parallel fsyncs share journal commits)"},
 		&cli.IntFlag{Name: "workers", Value: 0, Usage: "reassembly goroutines (default GOMAXPROCS, at most 16)"},
+		&cli.BoolFlag{Name: "pprof", Usage: "also serve net/http/pprof under /debug/pprof/ on --metrics"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "daemon log level: debug, info, warn, error"},
 	}
 }
@@ -254,7 +257,7 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 	cfg := catcher.Config{
 		Dir: cmd.String("dir"), Idle: cmd.Duration("idle"), Retain: cmd.Duration("retain"),
 		MaxDumps: cmd.Int("max-dumps"), MaxDumpBytes: uint32(mdb), MaxPerSource: cmd.Int("max-per-source"),
-		MaxOpenFiles: cmd.Int("max-open-files"), Shards: cmd.Int("workers"), Logger: log,
+		WriteBuffers: cmd.Int("write-buffers"), StoreWorkers: cmd.Int("store-workers"), Shards: cmd.Int("workers"), Logger: log,
 		OnStored: func(ev catcher.Event) {
 			log.Info("dump stored", "host", ev.Host, "boot_id", ev.BootID, "dump_seq", ev.DumpSeq,
 				"complete", ev.Complete, "missing_bytes", ev.MissingBytes, "log", ev.Log)
@@ -284,6 +287,10 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+		if cmd.Bool("pprof") {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		}
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok\n") })
 		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go srv.Serve(ln)

@@ -30,8 +30,9 @@ type Config struct {
 	MaxDumps     int           // dumps in the in-flight table; default 65536
 	MaxDumpBytes uint32        // largest total_len accepted; default 16 MiB
 	MaxPerSource int           // dumps in the table per source address; default 64
-	MaxOpenFiles int           // temporary files kept open, over all shards; default 256
+	WriteBuffers int           // 16 KiB write-coalescing buffers, over all shards; default 1024
 	Shards       int           // worker goroutines; default GOMAXPROCS (at most 16)
+	StoreWorkers int           // goroutines writing finished dumps; fsyncs in parallel share journal commits; default 16
 	FS           FS            // default OSFS
 	Now          func() time.Time
 	Logger       *slog.Logger
@@ -58,11 +59,14 @@ func (c *Config) defaults() {
 	if c.MaxPerSource <= 0 {
 		c.MaxPerSource = 64
 	}
-	if c.MaxOpenFiles <= 0 {
-		c.MaxOpenFiles = 256
+	if c.WriteBuffers <= 0 {
+		c.WriteBuffers = 1024
 	}
 	if c.Shards <= 0 {
 		c.Shards = min(runtime.GOMAXPROCS(0), 16)
+	}
+	if c.StoreWorkers <= 0 {
+		c.StoreWorkers = 16
 	}
 	if c.FS == nil {
 		c.FS = OSFS{}
@@ -87,6 +91,8 @@ type Engine struct {
 	shards  []*shard
 	workers []*worker
 	wg      sync.WaitGroup
+	jobs    chan *storeJob
+	storeWG sync.WaitGroup
 	started bool
 
 	mu        sync.Mutex // guards the published shard gauges
@@ -108,7 +114,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	n := cfg.Shards
 	e.inFlight, e.bookBytes = make([]int64, n), make([]int64, n)
 	for i := 0; i < n; i++ {
-		s := newShard(e, (cfg.MaxDumps+n-1)/n, max(cfg.MaxOpenFiles/n, 2))
+		s := newShard(e, (cfg.MaxDumps+n-1)/n, max(cfg.WriteBuffers/n, 2))
 		s.idx = i
 		e.shards = append(e.shards, s)
 	}
@@ -227,7 +233,23 @@ func (e *Engine) Start() {
 		return
 	}
 	e.started = true
+	// The store queue holds up to MaxDumps jobs (a pointer each): a storm
+	// of dumps completing at once waits there, on disk in the spool, while
+	// the shards keep receiving; only beyond it does a shard wait.
+	e.jobs = make(chan *storeJob, max(e.cfg.MaxDumps, 1024))
+	for i := 0; i < e.cfg.StoreWorkers; i++ {
+		e.storeWG.Add(1)
+		go func() {
+			defer e.storeWG.Done()
+			buf := make([]byte, 64<<10)
+			for j := range e.jobs {
+				r := e.runJob(j, buf)
+				j.s.results <- r
+			}
+		}()
+	}
 	for _, s := range e.shards {
+		s.results = make(chan storeResult, 4096)
 		w := &worker{in: make(chan *batch, batchesShard), free: make(chan *batch, batchesShard), done: make(chan struct{})}
 		for i := 0; i < batchesShard; i++ {
 			w.free <- &batch{buf: make([]byte, 0, batchBytes), items: make([]item, 0, batchItems)}
@@ -260,6 +282,8 @@ func (e *Engine) run(s *shard, w *worker) {
 			}
 			b.buf, b.items = b.buf[:0], b.items[:0]
 			w.free <- b
+		case r := <-s.results:
+			s.applyResult(r, e.cfg.Now())
 		case <-t.C:
 			s.sweep(e.cfg.Now())
 		}
@@ -280,6 +304,8 @@ func (e *Engine) Close() {
 		close(w.in)
 	}
 	e.wg.Wait()
+	close(e.jobs)
+	e.storeWG.Wait()
 }
 
 // Feeder hands packets to the shards. Each source goroutine has its own.

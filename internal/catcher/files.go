@@ -24,7 +24,7 @@ const (
 	// writeBufSize is the size of a write-coalescing buffer: contiguous
 	// pieces of one dump (a dump arrives tail first, piece after piece)
 	// are gathered and written with one pwrite.
-	writeBufSize = 32 << 10
+	writeBufSize = 16 << 10
 )
 
 // spool is one spool file.

@@ -4,7 +4,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash/maphash"
+	"io"
 	"net/netip"
+	"slices"
 	"time"
 	"unsafe"
 
@@ -47,6 +49,8 @@ type dump struct {
 	dirty                      bool   // holds bytes not yet stored
 	stored                     bool   // stored at least once (partial)
 	complete                   bool   // stored complete: only absorbs late copies
+	storing                    bool   // a store worker is writing it out
+	removed                    bool   // forgotten while storing: free the region when done
 	retryAt                    time.Time
 	logPath, metaPath          string
 	prev, next                 *dump // LRU, most recent first
@@ -64,6 +68,8 @@ type shard struct {
 	spoolGen int
 	copyBuf  []byte
 	lastLog  time.Time
+	results  chan storeResult // from store workers; nil when not started
+	pending  int              // stores started and not yet applied
 
 	idx         int
 	inFlight    int64 // published to the engine in sweeps
@@ -215,13 +221,24 @@ func (s *shard) evictOldest(now time.Time) bool {
 // remove forgets d and deletes its temporary file.
 func (s *shard) remove(d *dump) {
 	if d.dirty {
+		d.dirty = false
 		s.inFlight--
 	}
-	s.freeRegion(d)
+	if d.storing {
+		// The store worker still reads the region: freed in applyResult.
+		d.removed = true
+		if fe := d.fe; fe != nil {
+			fe.lo, fe.hi = 0, 0
+			s.bufs.release(d, s)
+		}
+	} else {
+		s.freeRegion(d)
+	}
 	s.unlink(d)
 	delete(s.table, d.key)
 	s.n--
 	if d.slot {
+		d.slot = false
 		s.e.sources.release(d.src.Addr())
 	}
 }
@@ -268,13 +285,36 @@ func (s *shard) meta(d *dump, now time.Time) *Meta {
 	return m
 }
 
-// finalize stores d as it is (complete or partial). On failure d stays in
-// flight and is retried by a later sweep.
+// storeJob is a dump to write out, snapshotted by its shard: the store
+// workers read the region's bytes in job.ranges, which the shard never
+// rewrites (only gaps are written), while the shard goes on receiving.
+type storeJob struct {
+	s                 *shard
+	d                 *dump
+	m                 *Meta
+	dumpTime          time.Time
+	src               io.ReaderAt
+	ranges            rangeSet
+	have              uint64
+	logPath, metaPath string
+}
+
+type storeResult struct {
+	job               *storeJob
+	logPath, metaPath string
+	err               error
+}
+
+// finalize starts storing d as it is (complete or partial): inline when
+// the engine is not started (tests), else on a store worker. It returns
+// false if that cannot start (the write buffer cannot be flushed).
 func (s *shard) finalize(d *dump, now time.Time) bool {
-	mt := s.e.metrics
+	if d.storing {
+		return true // applyResult looks again when that store ends
+	}
 	if d.fe != nil {
 		if err := d.fe.flush(s); err != nil {
-			s.logErr(now, "cannot write temporary file; will retry", "host", d.host, "err", err)
+			s.logErr(now, "cannot write spool file; will retry", "host", d.host, "err", err)
 			d.retryAt = now.Add(time.Second)
 			return false
 		}
@@ -284,50 +324,97 @@ func (s *shard) finalize(d *dump, now time.Time) bool {
 		d.retryAt = now.Add(time.Second)
 		return false
 	}
-	if s.copyBuf == nil {
-		s.copyBuf = make([]byte, 64<<10)
-	}
 	m := s.meta(d, now)
-	dumpTime := d.first
+	job := &storeJob{s: s, d: d, m: m, dumpTime: d.first, src: src, have: d.have,
+		ranges: rangeSet{iv: slices.Clone(d.ranges.iv)}, logPath: d.logPath, metaPath: d.metaPath}
 	if m.DumpTime != nil {
-		dumpTime = *m.DumpTime
+		job.dumpTime = *m.DumpTime
 	}
-	logPath, metaPath, n, err := s.e.store.storeDump(m, dumpTime, src, &d.ranges, s.copyBuf, d.logPath, d.metaPath)
+	d.storing = true
+	s.pending++
+	if s.results == nil {
+		if s.copyBuf == nil {
+			s.copyBuf = make([]byte, 64<<10)
+		}
+		s.applyResult(s.e.runJob(job, s.copyBuf), now)
+	} else {
+		// Keep applying results while the queue is full: the store
+		// workers may be waiting to hand this shard its results.
+		for sent := false; !sent; {
+			select {
+			case s.e.jobs <- job:
+				sent = true
+			case r := <-s.results:
+				s.applyResult(r, now)
+			}
+		}
+	}
+	return true
+}
+
+// runJob writes a dump's files; it runs on a store worker.
+func (e *Engine) runJob(job *storeJob, buf []byte) storeResult {
+	m := job.m
+	mt := e.metrics
+	logPath, metaPath, n, err := e.store.storeDump(m, job.dumpTime, job.src, &job.ranges, buf, job.logPath, job.metaPath)
 	switch {
 	case errors.Is(err, errSkip):
 		mt.DumpsSkip.Inc()
-		s.e.log.Info("dump not stored: a stored copy is at least as complete", "host", d.host, "boot_id", m.BootID, "dump_seq", d.key.seq, "meta", metaPath)
+		e.log.Info("dump not stored: a stored copy is at least as complete", "host", m.Host, "boot_id", m.BootID, "dump_seq", m.DumpSeq, "meta", metaPath)
 	case err != nil:
-		d.logPath, d.metaPath = logPath, metaPath
 		mt.StoreErrors.WithLabelValues("store").Inc()
-		s.logErr(now, "cannot store dump; will retry", "host", d.host, "boot_id", m.BootID, "dump_seq", d.key.seq, "err", err)
-		d.retryAt = now.Add(time.Second)
-		return false
 	default:
-		d.logPath, d.metaPath = logPath, metaPath
 		if m.Complete {
 			mt.DumpsFull.Inc()
 		} else {
 			mt.DumpsPart.Inc()
 		}
 		mt.BytesStored.Add(float64(n))
-		s.e.emit(m, logPath, metaPath)
+		e.emit(m, logPath, metaPath)
 	}
-	if d.dirty {
-		d.dirty = false
-		s.inFlight--
+	return storeResult{job: job, logPath: logPath, metaPath: metaPath, err: err}
+}
+
+// applyResult updates a dump's state after a store ended.
+func (s *shard) applyResult(r storeResult, now time.Time) {
+	job, d := r.job, r.job.d
+	d.storing = false
+	s.pending--
+	if r.err != nil && !errors.Is(r.err, errSkip) {
+		d.logPath, d.metaPath = r.logPath, r.metaPath
+		s.logErr(now, "cannot store dump; will retry", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
+		d.retryAt = now.Add(time.Second)
+		if d.removed {
+			s.e.log.Error("dump lost: evicted and not storable", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
+			s.freeRegion(d)
+		}
+		return
 	}
-	if d.slot {
-		d.slot = false
-		s.e.sources.release(d.src.Addr())
+	if r.err == nil {
+		d.logPath, d.metaPath = r.logPath, r.metaPath
 	}
 	d.stored = true
-	if m.Complete {
+	if job.have == d.have { // nothing new arrived meanwhile
+		if d.dirty {
+			d.dirty = false
+			s.inFlight--
+		}
+		if d.slot {
+			d.slot = false
+			s.e.sources.release(d.src.Addr())
+		}
+	}
+	if d.removed {
+		s.freeRegion(d)
+		return
+	}
+	if job.m.Complete {
 		d.complete = true
 		s.freeRegion(d)
 		d.ranges.iv = []Range{{0, d.total}}
 	}
-	return true
+	// A dump completed while its partial copy was being stored is stored
+	// again by the next sweep (no recursion here: finalize applies results).
 }
 
 // sweep stores dumps idle for cfg.Idle as partial and forgets stored ones
@@ -339,6 +426,7 @@ func (s *shard) sweep(now time.Time) {
 		prev := d.prev
 		age := now.Sub(d.last)
 		switch {
+		case d.storing:
 		case d.dirty && !now.Before(d.retryAt) && (age >= idle || d.have == uint64(d.total)):
 			s.finalize(d, now)
 		case !d.dirty && age >= retain:
@@ -363,6 +451,9 @@ func (s *shard) flushAll(now time.Time) {
 		}
 		s.remove(d)
 		d = prev
+	}
+	for s.pending > 0 {
+		s.applyResult(<-s.results, now)
 	}
 	if s.spool != nil {
 		s.closeSpool(s.spool)

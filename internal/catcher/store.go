@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -79,8 +80,9 @@ func SanitizeName(s string) string {
 
 // Store writes finished dumps under its directory.
 type Store struct {
-	Dir string
-	FS  FS
+	Dir  string
+	FS   FS
+	dirs sync.Map // host directories known to exist
 }
 
 // inflightDir holds the temporary files of dumps being received.
@@ -260,8 +262,11 @@ func tmpName(path string) string {
 // are replaced. It returns the paths written and the log's size.
 func (s *Store) storeDump(m *Meta, dumpTime time.Time, src io.ReaderAt, rs *rangeSet, buf []byte, logPath, metaPath string) (string, string, int64, error) {
 	hostDir := filepath.Join(s.Dir, m.HostDir)
-	if err := s.FS.MkdirAll(hostDir, 0o755); err != nil {
-		return "", "", 0, err
+	if _, ok := s.dirs.Load(hostDir); !ok {
+		if err := s.FS.MkdirAll(hostDir, 0o755); err != nil {
+			return "", "", 0, err
+		}
+		s.dirs.Store(hostDir, true)
 	}
 	if logPath == "" {
 		var err error
