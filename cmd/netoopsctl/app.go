@@ -72,7 +72,7 @@ func newApp(e *env) *cli.Command {
 			if verbose {
 				level = slog.LevelDebug
 			}
-			slog.SetDefault(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})))
+			e.log = slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level}))
 			return ctx, nil
 		},
 		OnUsageError: func(ctx context.Context, cmd *cli.Command, err error, isSub bool) error {

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -35,17 +36,21 @@ type env struct {
 	// Files show inspects for warnings.
 	kexecCrashLoaded string
 	cmdline          string
+	// log writes to stderr at the level --verbose asks for; set before a
+	// command runs.
+	log *slog.Logger
 }
 
 func defaultEnv() *env {
-	return &env{
+	e := &env{
 		stdout:           os.Stdout,
 		stderr:           os.Stderr,
 		openStore:        func(root string) (kconfig.Store, error) { return kconfig.NewDirStore(root) },
-		openNet:          openNetlink,
 		kexecCrashLoaded: "/sys/kernel/kexec_crash_loaded",
 		cmdline:          "/proc/cmdline",
 	}
+	e.openNet = func(ns string) (network, error) { return openNetlink(ns, e.log) }
+	return e
 }
 
 // run runs netoopsctl and returns its exit code.

@@ -25,7 +25,7 @@ type netlinkNet struct {
 	r    *route.Resolver
 }
 
-func openNetlink(ns string) (network, error) {
+func openNetlink(ns string, log *slog.Logger) (network, error) {
 	n, err := route.OpenNamespace(ns)
 	if err != nil {
 		return nil, err
@@ -37,7 +37,7 @@ func openNetlink(ns string) (network, error) {
 	}
 	r := route.NewResolver(c)
 	r.NetNS = n.FD()
-	r.Logf = func(format string, args ...any) { slog.Debug("resolve: " + fmt.Sprintf(format, args...)) }
+	r.Logf = func(format string, args ...any) { log.Debug("resolve: " + fmt.Sprintf(format, args...)) }
 	return &netlinkNet{ns: n, conn: c, r: r}, nil
 }
 

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -440,7 +439,7 @@ func cmdFollow(ctx context.Context, cmd *cli.Command, e *env) error {
 	if err != nil {
 		return err
 	}
-	log := slog.Default().With("dst", sp.req.Dst.String())
+	log := e.log.With("dst", sp.req.Dst.String())
 	f := &follow.Follower{
 		Store: s,
 		Resolve: func(ctx context.Context) (kconfig.Target, *route.Result, error) {
