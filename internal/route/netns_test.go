@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/netoops/netoops/internal/netnstest"
+	"golang.org/x/sys/unix"
 )
 
 func labResolver(t *testing.T, lab *netnstest.Lab) *Resolver {
@@ -69,9 +70,11 @@ func TestNetnsResolve(t *testing.T) {
 	t.Run("neighbour failed", func(t *testing.T) {
 		start := time.Now()
 		_, err := r.Resolve(ctx, Request{Dst: netip.MustParseAddr("192.0.2.99"), Timeout: 3 * time.Second})
+		// ARP on a0 gives up after one 100ms probe: FAILED, well before
+		// the timeout.
 		var ne *NeighbourError
-		if !errors.As(err, &ne) {
-			t.Fatalf("err = %v", err)
+		if !errors.As(err, &ne) || ne.State&unix.NUD_FAILED == 0 || ne.NextHop.String() != "192.0.2.99" || ne.Dev != "a0" {
+			t.Fatalf("err = %v (%+v), want a FAILED NeighbourError for 192.0.2.99 on a0", err, ne)
 		}
 		t.Logf("%v after %s", err, time.Since(start))
 		// The host comes up: the FAILED entry is probed again and resolves.
