@@ -131,8 +131,9 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 						return err
 					}
 					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *catcher.Feeder, log *slog.Logger) error {
-						log.Info("capturing", "iface", cmd.String("iface"), "port", port)
-						return catcher.Capture(ctx, cmd.String("iface"), port, f)
+						return catcher.Capture(ctx, cmd.String("iface"), port, f, func() {
+							log.Info("capturing", "iface", cmd.String("iface"), "port", port)
+						})
 					})
 				},
 			},

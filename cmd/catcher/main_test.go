@@ -327,7 +327,6 @@ func TestCaptureLoopback(t *testing.T) {
 			"--dir", dir, "--idle", "300ms"}, &stdout, &stderr)
 	}()
 	waitFor(t, "capture start", func() bool { return strings.Contains(stderr.String(), "capturing") })
-	time.Sleep(200 * time.Millisecond) // ring set up after the log line
 	c, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,8 @@ import (
 // a BPF filter on the UDP port, and feeds the netoops packets to f until
 // ctx is done. It needs CAP_NET_RAW. Loopback frames carry an Ethernet
 // header of zeros, so lo works like any Ethernet interface.
-func Capture(ctx context.Context, iface string, port uint16, f *Feeder) error {
+// ready, if not nil, is called once the filtered ring is receiving.
+func Capture(ctx context.Context, iface string, port uint16, f *Feeder, ready func()) error {
 	tp, err := afpacket.NewTPacket(
 		afpacket.OptInterface(iface),
 		afpacket.OptFrameSize(1<<16),
@@ -34,6 +35,9 @@ func Capture(ctx context.Context, iface string, port uint16, f *Feeder) error {
 		return err
 	}
 	d := NewFrameDecoder(f, port)
+	if ready != nil {
+		ready()
+	}
 	pending := 0
 	for ctx.Err() == nil {
 		data, _, err := tp.ZeroCopyReadPacketData()
