@@ -103,6 +103,9 @@ func (r *Resolver) Resolve(ctx context.Context, req Request) (*Result, error) {
 	}
 	rt, err := r.routeGet(dst, src, oif)
 	if err != nil {
+		if nr := (*NoRouteError)(nil); errors.As(err, &nr) {
+			nr.Dev = req.Dev // "no route to X via device DEV"
+		}
 		return nil, err
 	}
 	switch rt.Type {

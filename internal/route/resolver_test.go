@@ -533,7 +533,7 @@ func TestForcedDeviceAndBroadcast(t *testing.T) {
 	// A forced device the route does not go through.
 	_, err = k.resolver().Resolve(ctx, Request{Dst: dst, Dev: "wg0"})
 	var nr *NoRouteError
-	if !errors.As(err, &nr) {
+	if !errors.As(err, &nr) || !strings.Contains(err.Error(), "no route to 192.0.2.2 via device wg0") {
 		t.Fatalf("err = %v", err)
 	}
 }
