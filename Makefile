@@ -24,6 +24,7 @@ unit:
 # A short run of every fuzz target on top of its committed corpus.
 fuzz-seed:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=10s ./pkg/wire
+	$(GO) test -run='^$$' -fuzz='^FuzzReceive$$' -fuzztime=10s ./internal/catcher
 
 test: vet unit fuzz-seed
 
