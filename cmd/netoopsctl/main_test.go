@@ -264,6 +264,13 @@ func TestSetOptions(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 	h.run(0, "set", "fe80::2", "--dev", "eth0")
+	// IPv4 link-local is routed like any prefix: no device needed.
+	v4ll := netip.MustParseAddr("169.254.0.2")
+	h.net.set(v4ll, &route.Result{Dst: v4ll, Src: netip.MustParseAddr("169.254.0.1"), NextHop: v4ll, Link: eth0, MAC: mac("02:00:00:00:00:02")})
+	h.run(0, "set", "169.254.0.2")
+	if r := h.net.reqs[len(h.net.reqs)-1]; r.Dev != "" || r.Dst != v4ll {
+		t.Errorf("request %+v", r)
+	}
 	h.run(0, "set", "192.0.2.2", "--label", "")
 	if h.k.Get("label") != "\n" {
 		t.Errorf("label not cleared: %q", h.k.Get("label"))

@@ -92,9 +92,10 @@ func parseTargetSpec(cmd *cli.Command) (*targetSpec, error) {
 		sp.req.Dev = z
 		sp.req.Dst = dst.WithZone("")
 	}
-	if sp.req.Dev == "" && (sp.req.Dst.IsLinkLocalUnicast() || sp.req.Dst.IsLinkLocalMulticast()) {
+	if sp.req.Dev == "" && sp.req.Dst.Is6() && (sp.req.Dst.IsLinkLocalUnicast() || sp.req.Dst.IsLinkLocalMulticast()) {
 		// fe80::/10 is on every link: without a device the kernel's
 		// route lookup picks one, not necessarily the collector's.
+		// (IPv4 169.254/16 is routed like any prefix and has no zone.)
 		return nil, usagef("DEST %s is link-local: name its device with a zone (%s%%eth0) or --dev", sp.req.Dst, sp.req.Dst)
 	}
 	if hasPort {
