@@ -213,7 +213,7 @@ func (s *scenario) boot(script string, o guestOpts) *VM {
 		cmdline = "ignore_loglevel " + cmdline
 	}
 	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout}
-	if o.pcap {
+	if o.pcap || os.Getenv("E2E_PCAP") != "" {
 		cfg.Pcap = filepath.Join(dir, "guest-nic.pcap")
 	}
 	vm, err := StartVM(s.ctx, cfg)

@@ -84,7 +84,7 @@ snapshot() { dmesg -r > /tmp/snap; upload "$1" /tmp/snap; }
 # writer; it must not be init).
 lkdtm() { sh -c "echo $1 > /sys/kernel/debug/provoke-crash/DIRECT"; }
 # known N TAG: log N known lines.
-known() { i=1; while [ $i -le $1 ]; do echo "E2E-KNOWN $2 line $i of $1 abcdefghijklmnopqrstuvwxyz0123456789" > /dev/kmsg; i=$((i+1)); done; }
+known() { local k=1; while [ $k -le $1 ]; do echo "E2E-KNOWN $2 line $k of $1 abcdefghijklmnopqrstuvwxyz0123456789" > /dev/kmsg; k=$((k+1)); done; }
 `
 
 // Build writes the initramfs image to name.

@@ -46,11 +46,12 @@ type VM struct {
 	stop context.CancelFunc
 }
 
-// DefaultCmdline is the harness's part of the kernel command line. panic=1
-// reboots a second after a panic and -no-reboot turns the reboot into QEMU
+// DefaultCmdline is the harness's part of the kernel command line. panic=3
+// reboots 3 s after a panic (time for QEMU to flush the NIC queue under
+// load) and -no-reboot turns the reboot into QEMU
 // exiting, so every crashing scenario ends by itself. printk.devkmsg=on
 // lifts the rate limit on /dev/kmsg, which the scenarios write to.
-const DefaultCmdline = "console=ttyS0,115200 panic=1 rdinit=/init net.ifnames=0 nokaslr printk.devkmsg=on"
+const DefaultCmdline = "console=ttyS0,115200 panic=3 rdinit=/init net.ifnames=0 nokaslr printk.devkmsg=on"
 
 // Args returns the qemu command line for c.
 func (c *VMConfig) Args() []string {
