@@ -108,7 +108,11 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 						if err != nil {
 							return err
 						}
-						log.Info("listening", "addr", c.LocalAddr().String())
+						got := catcher.RecvBufSize(c)
+						log.Info("listening", "addr", c.LocalAddr().String(), "rcvbuf", got)
+						if want := cmd.Int("rcvbuf"); got < want {
+							log.Warn("socket receive buffer smaller than --rcvbuf: raise net.core.rmem_max (see docs/catcher.md)", "want", want, "got", got)
+						}
 						if onListen != nil {
 							onListen(c.LocalAddr())
 						}

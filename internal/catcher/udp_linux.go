@@ -120,3 +120,15 @@ func sockaddrToAddrPort(sa *unix.RawSockaddrAny) netip.AddrPort {
 	}
 	return netip.AddrPort{}
 }
+
+// RecvBufSize returns the socket's receive buffer as the kernel reports it
+// (twice what was granted, for its bookkeeping), or 0 if unknown.
+func RecvBufSize(c *net.UDPConn) int {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	rc.Control(func(fd uintptr) { n, _ = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF) })
+	return n
+}
