@@ -196,7 +196,7 @@ func (s *scenario) boot(script string, o guestOpts) *VM {
 		dir = filepath.Join(s.dir, o.name)
 		os.MkdirAll(dir, 0o755)
 	}
-	e := map[string]string{"E2E_SINK": itoa(s.sink.Port()), "E2E_SCENARIO": s.name}
+	e := map[string]string{"E2E_SINK": itoa(s.sink.Port()), "E2E_SCENARIO": s.name, "GUEST_HOSTNAME": "e2e-" + s.name}
 	for k, v := range o.env {
 		e[k] = v
 	}

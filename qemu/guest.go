@@ -42,6 +42,7 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t configfs configfs /sys/kernel/config 2>/dev/null
 . /e2e/env
 . /e2e/lib.sh
+hostname "${GUEST_HOSTNAME:-netoops-guest}"
 echo "e2e: init on $(uname -r)"
 if [ -f /e2e/modules ]; then
 	while read -r m; do
