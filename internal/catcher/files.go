@@ -102,7 +102,21 @@ func (s *shard) regionReader(d *dump) io.ReaderAt {
 	if d.sp == nil {
 		return nil
 	}
-	return io.NewSectionReader(d.sp.f, d.base, int64(d.total))
+	return region{f: d.sp.f, base: d.base}
+}
+
+// region is a dump's bytes in a spool file, at log offsets.
+type region struct {
+	f    File
+	base int64
+}
+
+func (r region) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, r.base+off) }
+
+// rangeCopier is implemented by files that can copy n bytes at offset off
+// of src to their current position inside the kernel (copy_file_range).
+type rangeCopier interface {
+	CopyRangeFrom(src File, off, n int64) (int64, error)
 }
 
 // writeBuf is a write-coalescing buffer lent to one dump at a time.

@@ -1,8 +1,37 @@
 package catcher
 
-import "golang.org/x/sys/unix"
+import (
+	"errors"
+
+	"golang.org/x/sys/unix"
+)
 
 // PunchHole frees the blocks of [off, off+n) and keeps the file size.
 func (f OSFile) PunchHole(off, n int64) error {
 	return unix.Fallocate(int(f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, off, n)
+}
+
+type fder interface{ Fd() uintptr }
+
+var errNoCopy = errors.New("copy_file_range not possible")
+
+// CopyRangeFrom copies n bytes at offset off of src to f's current
+// position with copy_file_range, without going through user space.
+func (f OSFile) CopyRangeFrom(src File, off, n int64) (int64, error) {
+	sf, ok := src.(fder)
+	if !ok {
+		return 0, errNoCopy
+	}
+	var done int64
+	for done < n {
+		c, err := unix.CopyFileRange(int(sf.Fd()), &off, int(f.Fd()), nil, int(n-done), 0)
+		if err != nil {
+			return done, err
+		}
+		if c == 0 {
+			return done, errNoCopy
+		}
+		done += int64(c)
+	}
+	return done, nil
 }

@@ -185,7 +185,25 @@ func (s *Store) writeLog(path string, src io.ReaderAt, total uint32, rs *rangeSe
 		return err
 	}
 	var pos uint32
+	rc, _ := f.(rangeCopier)
+	rg, isRegion := src.(region)
 	next := func(r Range) error { // copy present bytes [pos, r.Start)
+		if rc != nil && isRegion && r.Start > pos {
+			c, err := rc.CopyRangeFrom(rg.f, rg.base+int64(pos), int64(r.Start-pos))
+			n += c
+			pos += uint32(c)
+			if err == nil {
+				if _, err := src.ReadAt(buf[:1], int64(pos)-1); err != nil {
+					return err
+				}
+				lastNL = buf[0] == '\n'
+				return nil
+			}
+			if c > 0 {
+				return err // partly copied: do not mix with a fallback
+			}
+			rc = nil // not supported here: copy through user space
+		}
 		for pos < r.Start {
 			c := min(uint32(len(buf)), r.Start-pos)
 			if _, err := src.ReadAt(buf[:c], int64(pos)); err != nil {
