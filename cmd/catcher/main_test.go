@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -135,10 +137,16 @@ func TestListenUDP(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var stdout, stderr syncBuf
+			ml, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			maddr := ml.Addr().String()
+			ml.Close()
 			done := make(chan int)
 			go func() {
 				done <- run(ctx, []string{"catcher", "listen", "--listen", addr, "--dir", dir, "--idle", "300ms",
-					"--metrics", "127.0.0.1:0"}, &stdout, &stderr)
+					"--metrics", maddr}, &stdout, &stderr)
 			}()
 			var a net.Addr
 			select {
@@ -169,6 +177,23 @@ func TestListenUDP(t *testing.T) {
 			checkStored(t, evs[1], part, false)
 			if evs[1].MissingBytes != 1200 {
 				t.Fatalf("missing %d", evs[1].MissingBytes)
+			}
+			resp, err := http.Get("http://" + maddr + "/metrics")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, want := range []string{
+				`netoops_catcher_packets_malformed_total{error="short"} 1`,
+				"netoops_catcher_dumps_complete_total 1",
+				"netoops_catcher_dumps_partial_total 1",
+				"netoops_catcher_packets_duplicate_total ",
+				"process_resident_memory_bytes ",
+			} {
+				if !strings.Contains(string(body), want) {
+					t.Errorf("metrics lack %q", want)
+				}
 			}
 			// A dump in flight at SIGTERM/cancel is stored partial.
 			late := mkDump("web-3", 3, 10000)
@@ -360,5 +385,39 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if code := run(context.Background(), []string{"catcher", "read", "/nonexistent.pcap"}, &out, &errb); code != exitFailure {
 		t.Fatalf("missing file: exit %d", code)
+	}
+}
+
+// TestExec runs --exec per stored dump (read mode, so the run
+// ends when the file is done) and checks its environment.
+func TestExec(t *testing.T) {
+	dir := t.TempDir()
+	d := mkDump("ex-1", 1, 5000)
+	path := filepath.Join(dir, "x.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriter(f)
+	w.WriteFileHeader(65536, layers.LinkTypeEthernet)
+	for _, b := range frames(t, pkts(t, d), false) {
+		w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Now(), CaptureLength: len(b), Length: len(b)}, b)
+	}
+	f.Close()
+	out := filepath.Join(dir, "exec.out")
+	var stdout, stderr syncBuf
+	code := run(context.Background(), []string{"catcher", "read", "--dir", filepath.Join(dir, "s"),
+		"--exec", `printf '%s %s %s %s\n' "$NETOOPS_HOST" "$NETOOPS_COMPLETE" "$NETOOPS_DUMP_SEQ" "$NETOOPS_LOG" >> ` + out,
+		path}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := events(t, stdout.String())
+	if len(evs) != 1 || string(b) != fmt.Sprintf("ex-1 true 1 %s\n", evs[0].Log) {
+		t.Fatalf("exec wrote %q; events %+v", b, evs)
 	}
 }
