@@ -208,7 +208,12 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, now time.T
 // false if that dump could not be stored.
 func (s *shard) evictOldest(now time.Time) bool {
 	d := s.lru.prev
-	if d == &s.lru {
+	// A dump being stored may have received bytes since its snapshot:
+	// evict an older-idle one that is not (looking a few steps only).
+	for i := 0; i < 8 && d != &s.lru && d.storing && d.dirty; i++ {
+		d = d.prev
+	}
+	if d == &s.lru || (d.storing && d.dirty) {
 		return false
 	}
 	if d.dirty && !s.finalize(d, now) {
@@ -444,16 +449,29 @@ func (s *shard) sweep(now time.Time) {
 // flushAll stores every dump with unstored bytes as it is and forgets
 // every dump.
 func (s *shard) flushAll(now time.Time) {
-	for d := s.lru.prev; d != &s.lru; {
-		prev := d.prev
+	// Let running stores finish first, so that bytes received since their
+	// snapshots are stored too.
+	for s.pending > 0 {
+		s.applyResult(<-s.results, now)
+	}
+	for d := s.lru.prev; d != &s.lru; d = d.prev {
 		if d.dirty {
 			s.finalize(d, now)
 		}
-		s.remove(d)
-		d = prev
 	}
 	for s.pending > 0 {
 		s.applyResult(<-s.results, now)
+	}
+	for d := s.lru.prev; d != &s.lru; {
+		prev := d.prev
+		if d.dirty && !d.storing { // a retry after a failed store
+			s.finalize(d, now)
+			for s.pending > 0 {
+				s.applyResult(<-s.results, now)
+			}
+		}
+		s.remove(d)
+		d = prev
 	}
 	if s.spool != nil {
 		s.closeSpool(s.spool)
