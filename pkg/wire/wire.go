@@ -326,18 +326,25 @@ const (
 	UDPHeaderLen  = 8
 )
 
+// MaxUDPPayload is the most UDP payload a Linux netpoll sender puts in one
+// datagram: netpoll's preallocated buffers, its fallback when an atomic
+// allocation fails at crash time, hold no more.
+const MaxUDPPayload = 1460
+
 // MaxPayload returns the most payload bytes a packet with headerLen header
-// bytes can carry without IP fragmentation on a link of the given MTU, as
-// docs/wire-format.md section 5 computes it. It returns 0 when nothing fits.
+// bytes can carry on a link of the given MTU, as docs/wire-format.md
+// section 5 computes it: no IP fragmentation and at most MaxUDPPayload
+// bytes of UDP payload. It returns 0 when nothing fits.
 func MaxPayload(mtu int, ipv6 bool, headerLen int, auth bool) int {
-	n := mtu - UDPHeaderLen - headerLen
+	udp := mtu - UDPHeaderLen
 	if ipv6 {
-		n -= IPv6HeaderLen
+		udp -= IPv6HeaderLen
 	} else {
-		n -= IPv4HeaderLen
+		udp -= IPv4HeaderLen
 	}
+	n := min(udp, MaxUDPPayload) - headerLen
 	if auth {
 		n -= TagLen
 	}
-	return max(0, min(n, 0xffff))
+	return max(0, n)
 }

@@ -371,10 +371,14 @@ func TestMaxPayload(t *testing.T) {
 		ipv6, auth bool
 		want       int
 	}{
-		{1500, 123, false, false, 1349},
+		{1500, 123, false, false, 1337},
 		{1500, 123, true, false, 1329},
-		{1500, 123, false, true, 1333},
-		{9000, 64, false, false, 8908},
+		{1500, 123, false, true, 1321},
+		{1488, 123, false, false, 1337},
+		{1487, 123, false, false, 1336},
+		{1508, 123, true, false, 1337},
+		{9000, 64, false, false, 1396},
+		{1280, 384, true, false, 848},
 		{100, 123, false, false, 0},
 	}
 	for _, tt := range tests {
@@ -387,7 +391,7 @@ func TestMaxPayload(t *testing.T) {
 	d := Dump{Host: []byte("web-042.example.net"), Release: []byte("6.12.57+deb13-amd64"),
 		ReasonText: []byte("sysrq triggered crash")}
 	for _, v6 := range []bool{false, true} {
-		udp := 1500 - UDPHeaderLen - IPv4HeaderLen
+		udp := min(1500-UDPHeaderLen-IPv4HeaderLen, MaxUDPPayload)
 		if v6 {
 			udp = 1500 - UDPHeaderLen - IPv6HeaderLen
 		}
