@@ -160,8 +160,10 @@ func ReadPcap(ctx context.Context, r io.Reader, port uint16, f *Feeder) (int, er
 }
 
 // UDPPortFilter returns a classic BPF program for AF_PACKET sockets of
-// Ethernet link type (loopback included) that accepts unfragmented (or
-// first-fragment-less) IPv4 and IPv6 UDP datagrams to port.
+// Ethernet link type (loopback included) that accepts IPv4 and IPv6 UDP
+// datagrams to port. IPv4 non-first fragments (which carry no UDP header)
+// are rejected; FrameDecoder ignores first fragments too (netoops never
+// fragments).
 func UDPPortFilter(port uint16) ([]bpf.RawInstruction, error) {
 	p := uint32(port)
 	prog := []bpf.Instruction{
