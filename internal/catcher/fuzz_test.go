@@ -44,7 +44,7 @@ func FuzzReceive(f *testing.F) {
 		srcs := []netip.AddrPort{
 			netip.MustParseAddrPort("192.0.2.1:1"), netip.MustParseAddrPort("[2001:db8::1]:2"), netip.MustParseAddrPort("192.0.2.2:3"),
 		}
-		for len(in) >= 3 {
+		for recs := 0; len(in) >= 3 && recs < 64; recs++ { // bounded work per input
 			n := int(binary.BigEndian.Uint16(in))
 			src := srcs[int(in[2])%len(srcs)]
 			in = in[3:]
