@@ -20,7 +20,6 @@ import (
 	"github.com/netoops/netoops/pkg/wire"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/urfave/cli/v3"
-	"golang.org/x/sys/unix"
 )
 
 // Exit codes.
@@ -209,8 +208,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 						color = true
 					case "auto":
 						if f, ok := stdout.(*os.File); ok {
-							_, terr := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-							color = terr == nil
+							color = isTerminal(f)
 						}
 					}
 					return catcher.Show(stdout, d, color)

@@ -1,0 +1,60 @@
+//go:build !linux
+
+package catcher
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/netip"
+)
+
+// ListenUDP opens the UDP socket for addr (portable fallback: no
+// recvmmsg, SO_RCVBUF through net).
+func ListenUDP(ctx context.Context, addr string, rcvbuf int) (*net.UDPConn, error) {
+	var lc net.ListenConfig
+	pc, err := lc.ListenPacket(ctx, "udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	c := pc.(*net.UDPConn)
+	c.SetReadBuffer(rcvbuf)
+	return c, nil
+}
+
+// ServeUDP feeds the datagrams received on c to f until c is closed.
+func ServeUDP(c *net.UDPConn, f *Feeder) error {
+	return ReadBatches(c, func(pkts [][]byte, srcs []netip.AddrPort) {
+		for i, p := range pkts {
+			f.Add(p, srcs[i])
+		}
+		f.Flush()
+	})
+}
+
+// ReadBatches calls fn with each datagram (a batch of one) until c is
+// closed.
+func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort)) error {
+	buf := make([]byte, 65536)
+	pkts := make([][]byte, 1)
+	srcs := make([]netip.AddrPort, 1)
+	for {
+		n, src, err := c.ReadFromUDPAddrPort(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return nil
+			}
+			return err
+		}
+		pkts[0], srcs[0] = buf[:n], netip.AddrPortFrom(src.Addr().Unmap(), src.Port())
+		fn(pkts, srcs)
+	}
+}
+
+// RecvBufSize is unknown here.
+func RecvBufSize(c *net.UDPConn) int { return 0 }
+
+// Capture needs Linux's AF_PACKET.
+func Capture(ctx context.Context, iface string, port uint16, f *Feeder, ready func()) error {
+	return errors.New("capture is only supported on Linux")
+}
