@@ -198,9 +198,9 @@ ping -c 1 -W 2 10.0.2.2 > /dev/null
 sleep 2
 cat /proc/sys/kernel/netoops/state
 mark "E2E-ADDR-CHANGE"
-ip addr add 10.0.2.16/24 dev eth0
 ip addr del 10.0.2.15/24 dev eth0
-ip route add default via 10.0.2.2 src 10.0.2.16 2>/dev/null
+ip addr add 10.0.2.16/24 dev eth0
+ip route add default via 10.0.2.2
 ping -c 1 -W 2 10.0.2.2 > /dev/null
 sleep 3
 cat /proc/sys/kernel/netoops/target0 /proc/sys/kernel/netoops/state
