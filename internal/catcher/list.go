@@ -122,8 +122,12 @@ func Show(w io.Writer, d *Stored, color bool) error {
 	if !d.Complete {
 		state = fmt.Sprintf("partial, %d of %d bytes missing", d.MissingBytes, d.TotalLen)
 	}
+	label := d.Label
+	if label == "" {
+		label = "-"
+	}
 	fmt.Fprintf(w, "# host %s  label %s  release %s  boot %s  dump %d\n# %s: %s  (%s, %s)\n",
-		quoteCtl(d.Host), quoteCtl(d.Label), quoteCtl(d.Release), d.BootID, d.DumpSeq,
+		quoteCtl(d.Host), quoteCtl(label), quoteCtl(d.Release), d.BootID, d.DumpSeq,
 		d.Reason, quoteCtl(d.ReasonText), d.When().UTC().Format(time.RFC3339), state)
 	f, err := os.Open(d.LogPath)
 	if err != nil {
