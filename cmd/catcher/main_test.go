@@ -335,44 +335,58 @@ func TestCaptureLoopback(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("capture needs CAP_NET_RAW: run as root (CI does)")
 	}
-	dir := t.TempDir()
-	// A free port: nothing listens there, the capture sees the packets.
-	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for _, network := range []string{"udp4", "udp6"} {
+		t.Run(network, func(t *testing.T) {
+			host := "127.0.0.1"
+			if network == "udp6" {
+				host = "::1"
+			}
+			// A free port: nothing listens there, the capture sees the packets.
+			pc, err := net.ListenPacket(network, net.JoinHostPort(host, "0"))
+			if err != nil {
+				t.Skipf("no %s loopback: %v", network, err)
+			}
+			port := pc.LocalAddr().(*net.UDPAddr).Port
+			pc.Close()
+			dir := t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var stdout, stderr syncBuf
+			done := make(chan int)
+			go func() {
+				done <- run(ctx, []string{"catcher", "capture", "--iface", "lo", "--port", fmt.Sprint(port),
+					"--dir", dir, "--idle", "300ms"}, &stdout, &stderr)
+			}()
+			waitFor(t, "capture start", func() bool {
+				select {
+				case code := <-done:
+					t.Fatalf("capture exited %d: %s", code, stderr.String())
+				default:
+				}
+				return strings.Contains(stderr.String(), "capturing")
+			})
+			c, err := net.Dial(network, net.JoinHostPort(host, fmt.Sprint(port)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			d := mkDump("cap-"+network, 1, 20000)
+			for _, p := range pkts(t, d) {
+				c.Write(p)
+				time.Sleep(time.Millisecond)
+			}
+			waitFor(t, "event", func() bool { return len(events(t, stdout.String())) >= 1 })
+			cancel()
+			if code := <-done; code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr.String())
+			}
+			ev := events(t, stdout.String())[0]
+			checkStored(t, ev, d, true)
+			if !strings.HasPrefix(ev.Source, "127.0.0.1:") && !strings.HasPrefix(ev.Source, "[::1]:") {
+				t.Fatalf("source %q", ev.Source)
+			}
+		})
 	}
-	port := pc.LocalAddr().(*net.UDPAddr).Port
-	pc.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var stdout, stderr syncBuf
-	done := make(chan int)
-	go func() {
-		done <- run(ctx, []string{"catcher", "capture", "--iface", "lo", "--port", fmt.Sprint(port),
-			"--dir", dir, "--idle", "300ms"}, &stdout, &stderr)
-	}()
-	waitFor(t, "capture start", func() bool { return strings.Contains(stderr.String(), "capturing") })
-	c, err := net.Dial("udp4", fmt.Sprintf("127.0.0.1:%d", port))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	d := mkDump("cap-1", 1, 20000)
-	for _, p := range pkts(t, d) {
-		c.Write(p)
-		time.Sleep(time.Millisecond)
-	}
-	select {
-	case code := <-done:
-		t.Fatalf("capture exited %d: %s", code, stderr.String())
-	case <-time.After(0):
-	}
-	waitFor(t, "event", func() bool { return len(events(t, stdout.String())) >= 1 })
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
-	}
-	checkStored(t, events(t, stdout.String())[0], d, true)
 }
 
 func TestUsageErrors(t *testing.T) {
