@@ -4,6 +4,7 @@ package qemu
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -195,4 +196,35 @@ func latencySummary() string {
 		fmt.Fprintf(&b, "  %-22s %v\n", n, latencies.m[n].Round(time.Millisecond))
 	}
 	return b.String()
+}
+
+// TestVirtioNet sends a large dump through virtio-net-pci. QEMU moves
+// virtio's transmit ring to the network in its main loop; when that thread
+// is late (a loaded host), the ring fills during the dump, netpoll defers
+// the packet to its tx queue, and every later packet of the dump follows it
+// there, never to be sent in a dying kernel: the catcher gets the tail and
+// nothing else. That is reported as a skip with the numbers, a complete
+// dump as a pass.
+func TestVirtioNet(t *testing.T) {
+	s := begin(t, "virtio-net")
+	cat, ports := s.catcher("catcher", nil, "127.0.0.1")
+	const n = 2000
+	vm := s.boot(setTarget+`
+known `+itoa(n)+` virtio
+snapshot before
+mark "E2E-CRASH"
+echo c > /proc/sysrq-trigger
+sleep 60
+fail "no panic"
+`, guestOpts{nic: "virtio-net-pci", pcap: true, cmdline: "log_buf_len=1M", env: map[string]string{"E2E_PORT": itoa(ports[0])}})
+	evs := s.events(cat, 1, 120*time.Second)
+	s.waitExit(vm)
+	e := evs[len(evs)-1]
+	sent := countPcapDumpPackets(filepath.Join(s.dir, "guest-nic.pcap"))
+	if !e.Complete {
+		s.skip("known issue: the virtio-net transmit ring stalled: the guest NIC passed %d packets, %d of %d bytes missing (netpoll deferred the rest)",
+			sent, e.MissingBytes, e.TotalLen)
+	}
+	log := s.checkDump(e, "panic", s.upload("before"), vm.ReadConsole(), "virtio", n, "Kernel panic - not syncing")
+	s.note("virtio-net: %d-byte dump complete, %d packets left the guest NIC", len(log), sent)
 }
