@@ -27,7 +27,7 @@ if [ -f out/kernel/config ] && [ -z "${NETOOPS_E2E_KERNEL:-}" ]; then
 	done
 fi
 
-$GO vet -tags e2e ./qemu
+$GO vet -tags e2e ./qemu/...
 mkdir -p out/e2e
 args=(-tags e2e -count=1 -v -timeout "${E2E_TIMEOUT:-25m}" -parallel "${E2E_PARALLEL:-2}")
 [ -z "${E2E_RUN:-}" ] || args+=(-run "$E2E_RUN")
