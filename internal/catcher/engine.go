@@ -16,7 +16,6 @@ import (
 	"net/netip"
 	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/netoops/netoops/pkg/wire"
@@ -86,7 +85,6 @@ type Engine struct {
 	log     *slog.Logger
 	metrics *Metrics
 	seed    maphash.Seed
-	nextID  atomic.Uint64
 	sources sourceLimit
 	shards  []*shard
 	workers []*worker

@@ -2,7 +2,6 @@ package catcher
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -108,5 +107,3 @@ func sanitizeEnv(env []string) []string {
 	}
 	return env
 }
-
-var _ = fmt.Sprint

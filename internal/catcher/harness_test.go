@@ -2,7 +2,6 @@ package catcher
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -166,5 +165,3 @@ func listFiles(t *testing.T, dir string) []string {
 	})
 	return out
 }
-
-var _ = fmt.Sprint

@@ -29,7 +29,6 @@ type dumpKey struct {
 // dump is the state of one dump being received (or recently stored).
 type dump struct {
 	key                        dumpKey
-	id                         uint64
 	host, release, label, text string
 	reason                     wire.Reason
 	flags                      wire.Flags
@@ -192,7 +191,7 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, now time.T
 		return nil
 	}
 	d := &dump{slot: true,
-		key: k, id: s.e.nextID.Add(1),
+		key:  k,
 		host: string(p.Host), release: string(p.Release), label: string(p.Label), text: string(p.ReasonText),
 		reason: p.Reason, flags: p.Flags, timeNS: p.TimeNS, count: p.Count, copies: p.Copies,
 		total: p.TotalLen, src: src, first: now, last: now,
