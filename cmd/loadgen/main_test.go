@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/netoops/netoops/internal/catcher"
+)
+
+func TestLoopbackOnly(t *testing.T) {
+	for _, a := range []string{"127.0.0.1:6668", "127.1.2.3:1", "[::1]:6668", "[::ffff:127.0.0.1]:6668"} {
+		if _, err := loopbackTarget(a); err != nil {
+			t.Errorf("%s refused: %v", a, err)
+		}
+	}
+	for _, a := range []string{"192.0.2.1:6668", "[2001:db8::1]:6668", "0.0.0.0:6668", "example.net:6668", "10.0.0.1"} {
+		if _, err := loopbackTarget(a); err == nil {
+			t.Errorf("%s accepted", a)
+		}
+	}
+}
+
+func TestLogText(t *testing.T) {
+	for _, n := range []int{0, 10, 1000, 128 << 10} {
+		b := logText(n)
+		if len(b) != n {
+			t.Fatalf("logText(%d) has %d bytes", n, len(b))
+		}
+		if n > 100 && !bytes.HasSuffix(b, []byte("Kernel panic - not syncing: sysrq triggered crash\n")) {
+			t.Fatalf("no panic line at the end")
+		}
+	}
+}
+
+// TestSendAndVerify sends 20 dumps with loss to an in-process catcher
+// engine and checks loadgen's report and --verify on a lossless run.
+func TestSendAndVerify(t *testing.T) {
+	dir := t.TempDir()
+	e, err := catcher.NewEngine(catcher.Config{Dir: dir, Idle: time.Minute, MaxPerSource: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Start()
+	conn, err := catcher.ListenUDP(context.Background(), "127.0.0.1:0", 8<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- catcher.ServeUDP(conn, e.NewFeeder()) }()
+	c := config{target: conn.LocalAddr().String(), hosts: 20, dumpBytes: 20000, copies: 2, senders: 2,
+		seed: 1, hostPrefix: "lg", rate: 20000, verify: dir, verifyWait: 10 * time.Second}
+	old := os.Stdout
+	os.Stdout, _ = os.Open(os.DevNull)
+	err = send(context.Background(), &c)
+	os.Stdout = old
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close()
+	<-done
+	e.Close()
+	ms, _ := filepath.Glob(filepath.Join(dir, "lg-*", "*.json"))
+	if len(ms) != 20 {
+		t.Fatalf("%d dumps stored", len(ms))
+	}
+}
+
