@@ -68,4 +68,3 @@ func TestSendAndVerify(t *testing.T) {
 		t.Fatalf("%d dumps stored", len(ms))
 	}
 }
-
