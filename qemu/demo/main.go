@@ -88,11 +88,34 @@ func run(kernel, busybox, ctl, catcherBin, out string, tail int) error {
 	followed := make(chan struct{})
 	go func() { follow(vm.Console, os.Stdout, stop); close(followed) }()
 
-	evs, werr := c.WaitEvents(ctx, 2*time.Minute, qemu.AtLeast(1))
+	var exited time.Time
+	evs, werr := c.WaitEvents(ctx, 2*time.Minute, func(evs []qemu.Event) bool {
+		if len(evs) > 0 {
+			return true
+		}
+		select {
+		case <-vm.Done():
+			if exited.IsZero() {
+				exited = time.Now()
+			}
+			return time.Since(exited) > 5*time.Second
+		default:
+			return false
+		}
+	})
 	vm.Wait()
 	close(stop)
 	<-followed
+	if werr == nil && len(evs) == 0 {
+		werr = fmt.Errorf("the guest is gone and nothing arrived")
+	}
 	if werr != nil {
+		out, _ := os.ReadFile(vm.GuestLog)
+		lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+		fmt.Printf("\n==> the guest's script output (%s), last lines:\n", vm.GuestLog)
+		for _, l := range lines[max(0, len(lines)-15):] {
+			fmt.Println("    " + l)
+		}
 		return fmt.Errorf("no dump stored: %v (guest console: %s)", werr, vm.Console)
 	}
 	e := evs[0]
