@@ -24,17 +24,27 @@ FAILED=()
 fail() { printf 'FAIL: %s\n' "$*" >&2; FAILED+=("$*"); }
 pass() { printf 'ok:   %s\n' "$*" >&2; }
 
-# Warnings and errors about netoops in a build log (kbuild prints sparse's
-# and gcc's diagnostics as file:line: warning: ...).
+# Diagnostics in a build log. With "all", every gcc or sparse warning or
+# error counts (used when only netoops is compiled, since a warning can be
+# reported at a line of a header it includes); otherwise only those at a
+# line of a file the series touches. modpost complaints about netoops count
+# in both cases.
 netoops_diags() {
-	grep -E '(^|/)(drivers/net/netoops|kernel/printk/printk)\.[ch]:[0-9]+:.*(warning|error)|netoops.*(WARNING|ERROR)' "$1" || true
+	local mode=$1 log=$2
+	if [[ $mode == all ]]; then
+		grep -E ':[0-9]+:([0-9]+:)? (warning|error):|(WARNING|ERROR).*netoops|netoops.*(WARNING|ERROR)' "$log" || true
+	else
+		grep -E '(^|/)(drivers/net/netoops|kernel/printk/printk)\.[ch]:[0-9]+:.*(warning|error)|(WARNING|ERROR).*netoops|netoops.*(WARNING|ERROR)' "$log" || true
+	fi
 }
 
 # build_objs LABEL TREE BUILDDIR FLAGS OBJ...: make the objects, fail on a
-# make error or on any diagnostic about our files.
+# make error or on a diagnostic (see netoops_diags; "all" when FLAGS has
+# W=1, that is for netoops itself).
 build_objs() {
-	local label=$1 tree=$2 bdir=$3 flags=$4 log diags
+	local label=$1 tree=$2 bdir=$3 flags=$4 log diags mode=ours
 	shift 4
+	[[ $flags == *W=1* ]] && mode=all
 	log=$(mktemp)
 	# shellcheck disable=SC2086
 	if ! make -C "$tree" O="$bdir" -j"$JOBS" $flags "$@" >"$log" 2>&1; then
@@ -43,7 +53,7 @@ build_objs() {
 		rm -f "$log"
 		return
 	fi
-	diags=$(netoops_diags "$log")
+	diags=$(netoops_diags "$mode" "$log")
 	if [[ -n $diags ]]; then
 		printf '%s\n' "$diags" >&2
 		fail "$label: warnings"
@@ -139,6 +149,26 @@ check_main() {
 		"$CACHE/build-m" "W=1 C=2" drivers/net/netoops.o
 	build_objs "NETOOPS=m modules W=1 (netoops.ko, modpost)" "$CACHE/tree" \
 		"$CACHE/build-m" "W=1" modules
+
+	# The kernel's htmldocs need sphinx; a docutils parse of the new
+	# document catches most mistakes, when docutils is there.
+	if python3 -c 'import docutils' 2>/dev/null; then
+		if python3 - "$CACHE/tree/Documentation/networking/netoops.rst" <<-'EOF'
+		import io, sys, docutils.core
+		err = io.StringIO()
+		docutils.core.publish_doctree(open(sys.argv[1]).read(),
+		    settings_overrides={"warning_stream": err, "report_level": 1})
+		sys.stderr.write(err.getvalue())
+		sys.exit(1 if err.getvalue() else 0)
+		EOF
+		then
+			pass "Documentation/networking/netoops.rst parses (docutils)"
+		else
+			fail "Documentation/networking/netoops.rst: docutils reports problems"
+		fi
+	else
+		say "python3 docutils not installed, not checking netoops.rst"
+	fi
 
 	if [[ ${#FAILED[@]} -gt 0 ]]; then
 		printf 'check-patches: %d check(s) failed:\n' "${#FAILED[@]}" >&2
