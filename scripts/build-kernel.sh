@@ -22,7 +22,8 @@
 # unchanged key the cached results are copied out and nothing is built.
 #
 # Usage: scripts/build-kernel.sh [--setup-only] [--force]
-#   --setup-only  install dependencies and prepare the source tree, no build
+#   --setup-only  install dependencies and unpack the pristine tree (its path
+#                 is printed), no build
 #   --force       rebuild even if the key did not change
 set -euo pipefail
 
@@ -138,13 +139,14 @@ make_tree() {
 		say "linking $tree to $pristine"
 		rm -rf "$tree"
 		cp -al "$pristine" "$tree.tmp"
-		rm -f "$tree.tmp/.netoops-pristine" "$tree.tmp/.netoops-applied"
+		rm -f "$tree.tmp/.netoops-pristine" "$tree.tmp/.netoops-applied" \
+			"$tree.tmp/.netoops-key"
 		mv "$tree.tmp" "$tree"
 		: >"$tree/.netoops-applied"
 		echo "$pristine" >"$tree/.netoops-tree"
 	fi
 
-	{ cat "$tree/.netoops-applied"; [[ $# -gt 0 ]] && touched_files "$@"; } |
+	{ cat "$tree/.netoops-applied"; if [[ $# -gt 0 ]]; then touched_files "$@"; fi; } |
 	sort -u | while read -r f; do
 		if [[ -f $pristine/$f ]]; then
 			cp --remove-destination "$pristine/$f" "$tree/$f"
@@ -153,6 +155,7 @@ make_tree() {
 		fi
 	done
 	: >"$tree/.netoops-applied"
+	rm -f "$tree/.netoops-key"
 
 	if [[ $# -gt 0 ]]; then
 		touched_files "$@" >"$tree/.netoops-applied"
@@ -231,7 +234,6 @@ main() {
 	fi
 
 	if [[ $SETUP_ONLY -eq 1 ]]; then
-		[[ $tree == "$pristine" ]] || make_tree "$pristine" "$tree"
 		echo "$pristine"
 		return
 	fi
@@ -239,6 +241,7 @@ main() {
 	key=$(build_key "$pristine")
 	if [[ $FORCE -eq 0 && -f $CACHE/artifacts/key &&
 	      $(cat "$CACHE/artifacts/key") == "$key" &&
+	      ( $tree == "$pristine" || $(cat "$tree/.netoops-key" 2>/dev/null) == "$key" ) &&
 	      -f $CACHE/build-y/.config && -f $CACHE/build-m/.config ]]; then
 		copy_out
 		say "kernel is up to date (key ${key:0:12}), copied to ${OUT#"$REPO"/}"
@@ -249,6 +252,7 @@ main() {
 		mapfile -t patches < <(series_patches)
 		say "applying ${#patches[@]} patches to $tree"
 		make_tree "$pristine" "$tree" "${patches[@]}"
+		echo "$key" >"$tree/.netoops-key"
 	fi
 	rm -f "$CACHE/artifacts/key"
 
