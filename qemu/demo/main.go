@@ -80,7 +80,7 @@ func run(kernel, busybox, ctl, catcherBin, out string, tail int) error {
 		return err
 	}
 	fmt.Printf("==> booting %s in QEMU (TCG, user networking); serial console follows\n\n", kernel)
-	vm, err := qemu.StartVM(ctx, qemu.VMConfig{Kernel: kernel, Initrd: initrd, Dir: dir, Timeout: 2 * time.Minute, Cmdline: "quiet"})
+	vm, err := qemu.StartVM(ctx, qemu.VMConfig{Kernel: kernel, Initrd: initrd, Dir: dir, Timeout: 2 * time.Minute, Cmdline: "loglevel=5", NIC: "e1000"})
 	if err != nil {
 		return err
 	}
@@ -115,6 +115,9 @@ func run(kernel, busybox, ctl, catcherBin, out string, tail int) error {
 		fmt.Printf("\n==> the guest's script output (%s), last lines:\n", vm.GuestLog)
 		for _, l := range lines[max(0, len(lines)-15):] {
 			fmt.Println("    " + l)
+		}
+		if strings.Contains(string(out), "futexwakeup") {
+			fmt.Println("\n==> netoopsctl (Go) cannot start in this kernel: qemu/kernel.config needs CONFIG_FUTEX=y, CONFIG_EPOLL=y and CONFIG_EVENTFD=y (see qemu/README.md)")
 		}
 		return fmt.Errorf("no dump stored: %v (guest console: %s)", werr, vm.Console)
 	}
