@@ -15,7 +15,7 @@ NETOOPS_E2E_BUSYBOX=$(qemu_deps)
 export NETOOPS_E2E_REQUIRE=1
 GO=${GO:-go}
 
-for f in out/kernel/bzImage out/bin/netoopsctl out/bin/catcher; do
+for f in "${NETOOPS_E2E_KERNEL:-out/kernel/bzImage}" out/bin/netoopsctl out/bin/catcher; do
 	[ -e "$f" ] || { echo "e2e: $f is missing; run make kernel build" >&2; exit 1; }
 done
 
