@@ -165,6 +165,10 @@ fail "still alive 15 s after HARDLOCKUP"
 	_, err := vm.WaitConsole(s.ctx, "Kernel panic - not syncing", 30*time.Second)
 	vm.Wait()
 	evs, _ := cat.ReadEvents()
+	s.guestFailures(vm)
+	if t.Failed() {
+		t.FailNow()
+	}
 	if err != nil || len(evs) == 0 {
 		nmi, _ := s.sink.Get("nmi")
 		s.skip("hard lockup detector did not fire under TCG (nmi_watchdog reads %q: no perf NMI watchdog without KVM)",
