@@ -1,0 +1,67 @@
+#!/bin/sh
+# catcher-pps.sh: one run of the one-core packets/s measurement of
+# docs/performance.md (section Catcher). The receiver (the catcher, or the
+# bare reader `loadgen --sink`) runs on CPU 0 with GOMAXPROCS=1, the
+# sender on CPU 1; both receivers use the same recvmmsg loop and socket
+# buffer, and get the same packets from the same sender.
+#
+#   scripts/catcher-pps.sh catcher|sink COPIES RATE [DUMPS]
+#
+# RATE 0 sends as fast as the sender can. Prints one line: the sender's
+# rate, packets sent and received, kernel drops (Udp RcvbufErrors, global
+# to the machine), the receiver's CPU time per packet, and for the catcher
+# the dumps stored complete. Run `make build` first. Loopback only.
+set -eu
+mode=$1 copies=$2 rate=$3 dumps=${4:-20000}
+bin=${BIN:-out/bin}
+port=${PORT:-16700}
+work=${WORK:-/dev/shm/catcher-pps}
+rm -rf "$work"
+mkdir -p "$work"
+
+rcvbuf_errors() { awk '/^Udp:/ { if (h) print $6; h = 1 }' /proc/net/snmp; }
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+received() { curl -s "127.0.0.1:$((port + 2401))/metrics" | awk '$1 == "netoops_catcher_packets_received_total" { printf "%d", $2 }'; }
+
+if [ "$mode" = sink ]; then
+	GOMAXPROCS=1 taskset -c 0 "$bin/loadgen" --sink --target "127.0.0.1:$port" >"$work/sink.json" 2>"$work/sink.err" &
+else
+	GOMAXPROCS=1 taskset -c 0 "$bin/catcher" listen --listen "127.0.0.1:$port" \
+		--dir "$work/crashes" --events "$work/ev.jsonl" --max-per-source 1000000 \
+		--metrics "127.0.0.1:$((port + 2401))" ${CATCHER_FLAGS:-} 2>"$work/catcher.err" &
+fi
+pid=$!
+# wait until the socket is bound (a loaded machine can take seconds)
+until grep -q 'listening' "$work"/*.err 2>/dev/null; do sleep 0.1; done
+sleep 0.2
+e0=$(rcvbuf_errors)
+c0=$(cpu_ticks $pid)
+taskset -c 1 "$bin/loadgen" --target "127.0.0.1:$port" --hosts 1000 --dumps "$dumps" \
+	--dump-bytes 131072 --copies "$copies" --rate "$rate" >"$work/send.json"
+sent=$(sed 's/.*"packets_sent":\([0-9]*\).*/\1/' "$work/send.json")
+spps=$(sed 's/.*"pps":\([0-9.]*\).*/\1/' "$work/send.json")
+if [ "$mode" = sink ]; then
+	# the sink exits 2 s after the last packet; idle, it uses no CPU
+	c1=$c0
+	while [ ! -s "$work/sink.json" ]; do c1=$(cpu_ticks $pid); sleep 0.2; done
+	wait $pid || true
+	got=$(sed 's/.*"packets":\([0-9]*\).*/\1/' "$work/sink.json")
+	extra=""
+else
+	prev=-1
+	while :; do
+		got=$(received)
+		[ "$got" = "$prev" ] && break
+		prev=$got
+		sleep 1
+	done
+	# let the store workers finish the last dumps
+	sleep 1
+	c1=$(cpu_ticks $pid)
+	kill -INT $pid
+	wait $pid || true
+	complete=$(grep -c '"complete":true' "$work/ev.jsonl" || true)
+	extra=" complete=$complete"
+fi
+e1=$(rcvbuf_errors)
+echo "$mode copies=$copies rate=$rate sender_pps=${spps%.*} sent=$sent received=$got rcvbuf_errors=$((e1 - e0)) cpu_us_per_pkt=$(awk -v c=$((c1 - c0)) -v n="$got" 'BEGIN { printf "%.2f", c * 10000 / n }')$extra"
