@@ -77,6 +77,7 @@ func pipelineFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-dump-bytes", Value: 16 << 20, Usage: "drop dumps whose total_len exceeds `BYTES`"},
 		&cli.IntFlag{Name: "max-per-source", Value: 64, Usage: "at most `N` dumps in flight per source address"},
 		&cli.IntFlag{Name: "write-buffers", Value: 1024, Usage: "`N` 16 KiB write-coalescing buffers (over all workers)"},
+		&cli.IntFlag{Name: "mem-buffers", Value: 64 << 20, Usage: "`BYTES` of memory for whole dumps up to 1 MiB, which then skip the spool file (over all workers; 0: none)"},
 		&cli.IntFlag{Name: "store-workers", Value: 16, Usage: "`N` goroutines writing finished dumps (parallel fsyncs share journal commits)"},
 		&cli.IntFlag{Name: "workers", Value: 0, Usage: "reassembly goroutines (default GOMAXPROCS, at most 16)"},
 		&cli.BoolFlag{Name: "pprof", Usage: "also serve net/http/pprof under /debug/pprof/ on --metrics"},
@@ -239,6 +240,10 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 		return usageError{err}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	memBytes := int64(cmd.Int("mem-buffers"))
+	if memBytes == 0 {
+		memBytes = -1 // none (the engine's zero value is its default)
+	}
 	mdb := cmd.Int("max-dump-bytes")
 	if mdb < 0 || mdb > 1<<32-1 {
 		return usageError{fmt.Errorf("--max-dump-bytes %d out of range", mdb)}
@@ -260,7 +265,7 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 	cfg := catcher.Config{
 		Dir: cmd.String("dir"), Idle: cmd.Duration("idle"), Retain: cmd.Duration("retain"),
 		MaxDumps: cmd.Int("max-dumps"), MaxDumpBytes: uint32(mdb), MaxPerSource: cmd.Int("max-per-source"),
-		WriteBuffers: cmd.Int("write-buffers"), StoreWorkers: cmd.Int("store-workers"), Shards: cmd.Int("workers"), Logger: log,
+		WriteBuffers: cmd.Int("write-buffers"), MemBytes: memBytes, StoreWorkers: cmd.Int("store-workers"), Shards: cmd.Int("workers"), Logger: log,
 		OnStored: func(ev catcher.Event) {
 			log.Info("dump stored", "host", ev.Host, "boot_id", ev.BootID, "dump_seq", ev.DumpSeq,
 				"complete", ev.Complete, "missing_bytes", ev.MissingBytes, "log", ev.Log)

@@ -2,6 +2,7 @@ package catcher
 
 import (
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +16,16 @@ import (
 // holds one or two file descriptors whatever the number of dumps in flight
 // (a crash storm of 10,000 hosts does not open 10,000 files, nor open and
 // close one per packet), and memory holds only each dump's range set.
+//
+// Except for a bounded number of small dumps: while the shard's share of
+// Config.MemBytes lasts, a dump of at most memDumpMax bytes gets a buffer
+// of its own size in memory instead of a spool region, its pieces are
+// copied there, and storing it writes the log file straight from that
+// buffer. That saves, per byte, the write into the spool, the copy from
+// the spool into the log file and the hole punching, which on one core are
+// most of the catcher's cost beyond receiving (docs/performance.md). The
+// buffers are recycled, and the budget bounds them whatever the number of
+// dumps in flight: the dumps beyond it take the spool.
 
 const (
 	spoolAlign = 4096
@@ -25,6 +36,10 @@ const (
 	// pieces of one dump (a dump arrives tail first, piece after piece)
 	// are gathered and written with one pwrite.
 	writeBufSize = 16 << 10
+	// memDumpMax is the largest dump kept in a memory buffer.
+	memDumpMax = 1 << 20
+	// memMinClass is log2 of the smallest memory buffer.
+	memMinClass = 12
 )
 
 // spool is one spool file.
@@ -42,9 +57,12 @@ type holePuncher interface {
 
 func alignUp(n int64) int64 { return (n + spoolAlign - 1) &^ (spoolAlign - 1) }
 
-// region gives d its spool region if it has none.
+// region gives d its memory buffer or spool region if it has none.
 func (s *shard) region(d *dump) error {
-	if d.sp != nil {
+	if d.sp != nil || d.mem != nil {
+		return nil
+	}
+	if d.mem = s.mem.get(d.total); d.mem != nil {
 		return nil
 	}
 	sp := s.spool
@@ -73,11 +91,16 @@ func (s *shard) closeSpool(sp *spool) {
 	s.e.store.FS.Remove(sp.path)
 }
 
-// freeRegion releases d's region (and its write buffer, unflushed).
+// freeRegion releases d's region or memory buffer (and its write buffer,
+// unflushed).
 func (s *shard) freeRegion(d *dump) {
 	if fe := d.fe; fe != nil {
 		fe.lo, fe.hi = 0, 0
 		s.bufs.release(d, s)
+	}
+	if d.mem != nil {
+		s.mem.put(d.mem)
+		d.mem = nil
 	}
 	sp := d.sp
 	if sp == nil {
@@ -97,8 +120,11 @@ func (s *shard) freeRegion(d *dump) {
 	}
 }
 
-// regionReader reads d's log bytes from its region.
+// regionReader reads d's log bytes from its region or memory buffer.
 func (s *shard) regionReader(d *dump) io.ReaderAt {
+	if d.mem != nil {
+		return memRegion(d.mem[:d.total])
+	}
 	if d.sp == nil {
 		return nil
 	}
@@ -112,6 +138,63 @@ type region struct {
 }
 
 func (r region) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, r.base+off) }
+
+// memRegion is a dump's bytes in its memory buffer, at log offsets. The
+// store reads only ranges the shard no longer writes.
+type memRegion []byte
+
+func (m memRegion) ReadAt(p []byte, off int64) (int, error) {
+	if off >= int64(len(m)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+// memPool hands out a shard's memory buffers, by power-of-two size class,
+// within a budget that counts the buffers in use and the free ones.
+type memPool struct {
+	budget, used int64
+	free         [bits.UintSize][][]byte // by class
+}
+
+// get returns a buffer of at least n bytes (not zeroed), or nil if n is
+// too large or the budget is spent.
+func (c *memPool) get(n uint32) []byte {
+	if n == 0 || n > memDumpMax || c.budget <= 0 {
+		return nil
+	}
+	k := max(bits.Len32(n-1), memMinClass)
+	if l := len(c.free[k]); l > 0 {
+		b := c.free[k][l-1]
+		c.free[k][l-1] = nil
+		c.free[k] = c.free[k][:l-1]
+		return b[:n]
+	}
+	size := int64(1) << k
+	for i := range c.free { // make room by dropping free buffers of other sizes
+		for c.used+size > c.budget && len(c.free[i]) > 0 {
+			l := len(c.free[i])
+			c.used -= int64(cap(c.free[i][l-1]))
+			c.free[i][l-1] = nil
+			c.free[i] = c.free[i][:l-1]
+		}
+	}
+	if c.used+size > c.budget {
+		return nil
+	}
+	c.used += size
+	return make([]byte, n, size)
+}
+
+// put takes back a buffer from get.
+func (c *memPool) put(b []byte) {
+	k := bits.Len(uint(cap(b)) - 1)
+	c.free[k] = append(c.free[k], b[:0])
+}
 
 // rangeCopier is implemented by files that can copy n bytes at offset off
 // of src to their current position inside the kernel (copy_file_range).

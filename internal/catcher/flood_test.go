@@ -101,8 +101,10 @@ func TestFlood(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	grown := int64(ms.HeapAlloc) - int64(heap0)
 	e.Close()
-	if grown > 48<<20 {
-		t.Errorf("heap grew by %d MiB during the flood", grown>>20)
+	// Fake dumps may take the whole memory-buffer budget (then the good
+	// ones take the spool): bounded, but part of the bound.
+	if limit := 48<<20 + e.Config().MemBytes; grown > limit {
+		t.Errorf("heap grew by %d MiB during the flood, limit %d MiB", grown>>20, limit>>20)
 	}
 	m := e.Metrics()
 	if v := counterValue(m.Dropped(DropTooLarge)); v == 0 {

@@ -44,6 +44,9 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	if cfg.Shards == 0 {
 		cfg.Shards = 1
 	}
+	if cfg.MemBytes == 0 {
+		cfg.MemBytes = harnessMemBytes
+	}
 	cfg.OnStored = func(ev Event) {
 		h.mu.Lock()
 		h.events = append(h.events, ev)
@@ -58,6 +61,10 @@ func newHarness(t *testing.T, cfg Config) *harness {
 }
 
 var src1 = netip.MustParseAddrPort("192.0.2.1:6667")
+
+// harnessMemBytes is the harnesses' default Config.MemBytes: 0 (the
+// engine's default, memory buffers) except in TestSpoolPath.
+var harnessMemBytes int64
 
 // feed decodes and handles one packet synchronously.
 func (h *harness) feed(pkt []byte, src netip.AddrPort) {

@@ -43,6 +43,7 @@ type dump struct {
 	ranges                     rangeSet
 	fe                         *writeBuf
 	sp                         *spool // region in the shard's spool file, nil until the first write
+	mem                        []byte // or the dump's bytes in memory (len total)
 	base                       int64  // of the region in sp
 	slot                       bool   // holds one of its source address's --max-per-source slots
 	dirty                      bool   // holds bytes not yet stored
@@ -63,6 +64,7 @@ type shard struct {
 	lru      dump // sentinel: lru.next is the most recent
 	n, cap   int
 	bufs     bufPool
+	mem      memPool
 	spool    *spool
 	spoolGen int
 	copyBuf  []byte
@@ -75,10 +77,11 @@ type shard struct {
 	bookkeeping int64
 }
 
-func newShard(e *Engine, capacity, files int) *shard {
+func newShard(e *Engine, capacity, files int, memBudget int64) *shard {
 	s := &shard{e: e, table: make(map[dumpKey]*dump), cap: max(capacity, 1)}
 	s.lru.next, s.lru.prev = &s.lru, &s.lru
 	s.bufs.init(max(files, 2))
+	s.mem.budget = memBudget
 	return s
 }
 
@@ -254,6 +257,12 @@ func (s *shard) write(d *dump, off uint32, p []byte, now time.Time) error {
 		s.e.metrics.StoreErrors.WithLabelValues("open").Inc()
 		s.logErr(now, "cannot open spool file", "err", err)
 		return err
+	}
+	if d.mem != nil {
+		copy(d.mem[off:], p)
+		d.ranges.add(off, off+uint32(len(p)))
+		d.have += uint64(len(p))
+		return nil
 	}
 	fe := s.bufs.get(d, s)
 	if err := fe.put(off, p, s); err != nil {
@@ -441,7 +450,7 @@ func (s *shard) sweep(now time.Time) {
 		}
 		d = prev
 	}
-	s.bookkeeping = bk + int64(s.bufs.memBytes())
+	s.bookkeeping = bk + int64(s.bufs.memBytes()) + s.mem.used
 	s.e.publish(s)
 }
 

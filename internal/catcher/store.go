@@ -187,7 +187,15 @@ func (s *Store) writeLog(path string, src io.ReaderAt, total uint32, rs *rangeSe
 	var pos uint32
 	rc, _ := f.(rangeCopier)
 	rg, isRegion := src.(region)
+	mem, isMem := src.(memRegion)
 	next := func(r Range) error { // copy present bytes [pos, r.Start)
+		if isMem && r.Start > pos {
+			if err := emit(mem[pos:r.Start]); err != nil {
+				return err
+			}
+			pos = r.Start
+			return nil
+		}
 		if rc != nil && isRegion && r.Start > pos {
 			c, err := rc.CopyRangeFrom(rg.f, rg.base+int64(pos), int64(r.Start-pos))
 			n += c
