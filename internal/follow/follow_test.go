@@ -27,7 +27,8 @@ func TestFollowRewritesOnlyOnChange(t *testing.T) {
 	var mu sync.Mutex
 	current := tgt("eth0", "192.0.2.1", "02:00:00:00:00:01")
 	var fail error
-	failed := make(chan struct{}, 10) // one per failed resolution
+	failed := make(chan struct{}, 10)   // one per failed resolution
+	resolved := make(chan struct{}, 10) // one per successful resolution
 	gw := netip.MustParseAddr("192.0.2.2")
 	writes := make(chan kconfig.Target, 10)
 	f := &Follower{
@@ -38,6 +39,10 @@ func TestFollowRewritesOnlyOnChange(t *testing.T) {
 			if fail != nil {
 				failed <- struct{}{}
 				return kconfig.Target{}, nil, fail
+			}
+			select {
+			case resolved <- struct{}{}:
+			default:
 			}
 			return current, &route.Result{NextHop: gw, Link: route.Link{Index: 2}}, nil
 		},
@@ -74,6 +79,7 @@ func TestFollowRewritesOnlyOnChange(t *testing.T) {
 		}
 	}
 	expect(current)
+	<-resolved
 	if k.Get("target1") != "" {
 		t.Fatalf("target1 not cleared: %q", k.Get("target1"))
 	}
@@ -82,7 +88,11 @@ func TestFollowRewritesOnlyOnChange(t *testing.T) {
 	// An unrelated neighbour and a route event that changes nothing: no write.
 	events <- route.Event{Type: unix.RTM_NEWNEIGH, Neigh: &route.Neighbour{Addr: netip.MustParseAddr("192.0.2.77"), Ifindex: 2, State: unix.NUD_REACHABLE, LLAddr: net.HardwareAddr{2, 0, 0, 0, 0, 0x77}}}
 	events <- route.Event{Type: unix.RTM_NEWROUTE}
-	time.Sleep(50 * time.Millisecond)
+	select { // the route event's resolution, however slow the machine
+	case <-resolved:
+	case <-time.After(2 * time.Second):
+		t.Fatal("the route event did not cause a resolution")
+	}
 	if len(k.Writes) != nwrites {
 		t.Fatalf("unexpected writes %v", k.Writes[nwrites:])
 	}
