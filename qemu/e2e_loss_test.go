@@ -156,7 +156,7 @@ fail "no panic"
 `, guestOpts{name: fmt.Sprintf("run%d", r), cmdline: netconsoleArg(ncRelay.Port()), env: map[string]string{"E2E_PORT": itoa(relay.Port()), "E2E_NCPORT": itoa(ncRelay.Port())}})
 		s.waitExit(vm)
 		if strings.Contains(vm.ReadConsole(), "E2E-NO-NETCONSOLE") {
-			s.skip("netconsole did not start (see %s)", vm.Console)
+			s.t.Fatalf("netconsole did not start in the guest (see %s)", vm.Console)
 		}
 		evs, _ := cat.WaitEvents(s.ctx, 10*time.Second, AtLeast(1))
 		panicLines := panicReport(vm.ReadConsole())

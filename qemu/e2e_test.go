@@ -142,12 +142,6 @@ func (s *scenario) note(format string, args ...any) {
 	s.t.Log(msg)
 }
 
-// skip records why a scenario cannot run here and skips it.
-func (s *scenario) skip(format string, args ...any) {
-	s.note(format, args...)
-	s.t.SkipNow()
-}
-
 // catcher starts `catcher listen` on the given addresses ("127.0.0.1" or
 // "::1"), each on a fresh port, and returns it and the ports.
 func (s *scenario) catcher(name string, extra []string, addrs ...string) (*Catcher, []int) {
