@@ -26,7 +26,7 @@ fuzz-seed:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=10s ./pkg/wire
 	$(GO) test -run='^$$' -fuzz='^FuzzReceive$$' -fuzztime=10s ./internal/catcher
 
-test: vet unit fuzz-seed check-patches
+test: vet unit fuzz-seed check-patches e2e
 
 # Linux 6.12 with patches/ applied, as root: out/kernel/bzImage (NETOOPS=y)
 # and out/kernel/netoops.ko; cached, see scripts/build-kernel.sh.
