@@ -58,6 +58,7 @@ declare -A DEPS=(
 	[/usr/include/openssl/ssl.h]=libssl-dev
 	[qemu-system-x86_64]=qemu-system-x86
 	[/bin/busybox]=busybox-static
+	[/usr/lib/python3/dist-packages/docutils]=python3-docutils
 )
 
 install_deps() {

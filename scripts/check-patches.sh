@@ -151,9 +151,10 @@ check_main() {
 		"$CACHE/build-m" "W=1" modules
 
 	# The kernel's htmldocs need sphinx; a docutils parse of the new
-	# document catches most mistakes, when docutils is there.
-	if python3 -c 'import docutils' 2>/dev/null; then
-		if python3 - "$CACHE/tree/Documentation/networking/netoops.rst" <<-'EOF'
+	# document catches most mistakes. Debian's python3-docutils is among
+	# the dependencies build-kernel.sh installs.
+	if /usr/bin/python3 -c 'import docutils' 2>/dev/null; then
+		if /usr/bin/python3 - "$CACHE/tree/Documentation/networking/netoops.rst" <<-'EOF'
 		import io, sys, docutils.core
 		err = io.StringIO()
 		docutils.core.publish_doctree(open(sys.argv[1]).read(),
@@ -167,7 +168,7 @@ check_main() {
 			fail "Documentation/networking/netoops.rst: docutils reports problems"
 		fi
 	else
-		say "python3 docutils not installed, not checking netoops.rst"
+		fail "python3-docutils is missing: cannot check netoops.rst"
 	fi
 
 	if [[ ${#FAILED[@]} -gt 0 ]]; then
