@@ -136,21 +136,16 @@ func (e *Engine) publish(s *shard) {
 	e.mu.Unlock()
 }
 
-func (e *Engine) gaugeInFlight() float64 {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var t int64
-	for _, v := range e.inFlight {
-		t += v
-	}
-	return float64(t)
-}
+func (e *Engine) gaugeInFlight() float64 { return e.sumPublished(e.inFlight) }
 
-func (e *Engine) gaugeBook() float64 {
+func (e *Engine) gaugeBook() float64 { return e.sumPublished(e.bookBytes) }
+
+// sumPublished adds up one of the per-shard figures publish records.
+func (e *Engine) sumPublished(perShard []int64) float64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	var t int64
-	for _, v := range e.bookBytes {
+	for _, v := range perShard {
 		t += v
 	}
 	return float64(t)
