@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,25 +19,9 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/netoops/netoops/internal/catcher"
+	"github.com/netoops/netoops/internal/lockedbuf"
 	"github.com/netoops/netoops/pkg/wire"
 )
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func events(t *testing.T, out string) []catcher.Event {
 	t.Helper()
@@ -136,7 +119,7 @@ func TestListenUDP(t *testing.T) {
 			defer func() { onListen = nil }()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			var stdout, stderr syncBuf
+			var stdout, stderr lockedbuf.Buffer
 			ml, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
@@ -211,21 +194,21 @@ func TestListenUDP(t *testing.T) {
 			}
 			checkStored(t, evs[2], late, false)
 
-			var ls syncBuf
+			var ls lockedbuf.Buffer
 			if code := run(context.Background(), []string{"catcher", "ls", "--dir", dir}, &ls, &stderr); code != 0 {
 				t.Fatal(stderr.String())
 			}
 			if n := strings.Count(ls.String(), "\n"); n != 3 {
 				t.Fatalf("ls:\n%s", ls.String())
 			}
-			var show syncBuf
+			var show lockedbuf.Buffer
 			if code := run(context.Background(), []string{"catcher", "show", "--dir", dir, "web-1"}, &show, &stderr); code != 0 {
 				t.Fatal(stderr.String())
 			}
 			if !strings.HasSuffix(show.String(), string(full.Log)) || strings.Contains(show.String(), "\x1b[") {
 				t.Fatalf("show output wrong")
 			}
-			show = syncBuf{}
+			show = lockedbuf.Buffer{}
 			run(context.Background(), []string{"catcher", "show", "--dir", dir, "--color", "always", "web-2"}, &show, &stderr)
 			if !strings.Contains(show.String(), "\x1b[1;31m") || !strings.Contains(show.String(), "\x1b[33m[netoops:") {
 				t.Fatalf("no highlight")
@@ -307,7 +290,7 @@ func TestReadPcap(t *testing.T) {
 			if err := f.Close(); err != nil {
 				t.Fatal(err)
 			}
-			var stdout, stderr syncBuf
+			var stdout, stderr lockedbuf.Buffer
 			evFile := filepath.Join(dir, "events.jsonl")
 			code := run(context.Background(), []string{"catcher", "read", "--dir", filepath.Join(dir, "store"),
 				"--events", evFile, path}, &stdout, &stderr)
@@ -351,7 +334,7 @@ func TestCaptureLoopback(t *testing.T) {
 			dir := t.TempDir()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			var stdout, stderr syncBuf
+			var stdout, stderr lockedbuf.Buffer
 			done := make(chan int)
 			go func() {
 				done <- run(ctx, []string{"catcher", "capture", "--iface", "lo", "--port", fmt.Sprint(port),
@@ -390,7 +373,7 @@ func TestCaptureLoopback(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
-	var out, errb syncBuf
+	var out, errb lockedbuf.Buffer
 	if code := run(context.Background(), []string{"catcher", "read"}, &out, &errb); code != exitUsage {
 		t.Fatalf("read without file: exit %d", code)
 	}
@@ -419,7 +402,7 @@ func TestExec(t *testing.T) {
 	}
 	f.Close()
 	out := filepath.Join(dir, "exec.out")
-	var stdout, stderr syncBuf
+	var stdout, stderr lockedbuf.Buffer
 	code := run(context.Background(), []string{"catcher", "read", "--dir", filepath.Join(dir, "s"),
 		"--exec", `printf '%s %s %s %s\n' "$NETOOPS_HOST" "$NETOOPS_COMPLETE" "$NETOOPS_DUMP_SEQ" "$NETOOPS_LOG" >> ` + out,
 		path}, &stdout, &stderr)

@@ -1,45 +1,26 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/netoops/netoops/internal/kconfig/kconfigtest"
+	"github.com/netoops/netoops/internal/lockedbuf"
 	"github.com/netoops/netoops/internal/netnstest"
 )
 
-// syncBuffer is a bytes.Buffer safe for the follow goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // labEnv is the real environment (rtnetlink, directory store) with output
 // captured.
-func labEnv(t *testing.T) (*env, string, *syncBuffer) {
+func labEnv(t *testing.T) (*env, string, *lockedbuf.Buffer) {
 	dir := t.TempDir()
 	if err := kconfigtest.WriteDir(dir); err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
+	out := &lockedbuf.Buffer{}
 	e := defaultEnv()
 	e.stdout, e.stderr = out, out
 	e.kexecCrashLoaded = filepath.Join(dir, "nonexistent")
