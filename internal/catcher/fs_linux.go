@@ -24,7 +24,7 @@ func (f OSFile) CopyRangeFrom(src File, off, n int64) (int64, error) {
 	}
 	var done int64
 	for done < n {
-		c, err := unix.CopyFileRange(int(sf.Fd()), &off, int(f.Fd()), nil, int(n-done), 0)
+		c, err := unix.CopyFileRange(int(sf.Fd()), &off, int(f.Fd()), nil, int(min(n-done, syscallChunk)), 0)
 		if err != nil {
 			return done, err
 		}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/netoops/netoops/pkg/wire"
 )
 
 func checkComplete(t *testing.T, h *harness, d []byte, ev Event) {
@@ -281,4 +283,60 @@ func TestLimits(t *testing.T) {
 			t.Fatal("dropped")
 		}
 	})
+}
+
+// TestLargeLogs stores dumps several times syscallChunk long, from a
+// memory buffer and from the spool, whole and with gaps on either side of
+// chunk boundaries, and checks every byte.
+func TestLargeLogs(t *testing.T) {
+	const size = 5*syscallChunk + 777
+	for _, tc := range []struct {
+		name string
+		mem  int64
+	}{{"memory", 0}, {"spool", -1}} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, Config{MemBytes: tc.mem})
+			d := testDump("big", 3, 1, size)
+			pk := packets(t, d, 1349)
+			for _, p := range pk {
+				h.feed(p, src1)
+			}
+			ev := h.Events()
+			if len(ev) != 1 {
+				t.Fatalf("%d events", len(ev))
+			}
+			checkComplete(t, h, d.Log, ev[0])
+
+			g := testDump("gaps", 4, 1, size)
+			gp := packets(t, g, 1349) // tail first
+			skip := map[int]bool{3: true, len(gp) / 2: true, len(gp) - 1: true}
+			var want []Range
+			for i := len(gp) - 1; i >= 0; i-- { // ascending offsets
+				if skip[i] {
+					var p wire.Packet
+					if err := p.DecodeFromBytes(gp[i]); err != nil {
+						t.Fatal(err)
+					}
+					want = append(want, Range{p.Offset, uint32(p.End())})
+				}
+			}
+			for i, p := range gp {
+				if !skip[i] {
+					h.feed(p, src1)
+				}
+			}
+			h.now = h.now.Add(time.Minute)
+			h.sweep()
+			ev = h.Events()
+			if len(ev) != 2 || ev[1].Complete {
+				t.Fatalf("events %+v", ev)
+			}
+			if m := readMeta(t, ev[1].Meta); !slices.Equal(m.Missing, want) {
+				t.Fatalf("missing %v, want %v", m.Missing, want)
+			}
+			if got, exp := readLog(t, ev[1].Log), expectLog(g.Log, want); got != exp {
+				t.Fatalf("log differs: got %d bytes, want %d", len(got), len(exp))
+			}
+		})
+	}
 }

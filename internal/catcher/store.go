@@ -177,12 +177,17 @@ func (s *Store) writeLog(path string, src io.ReaderAt, total uint32, rs *rangeSe
 		if len(p) == 0 {
 			return nil
 		}
-		w, err := f.Write(p)
-		n += int64(w)
-		if err == nil {
-			lastNL = p[len(p)-1] == '\n'
+		for len(p) > 0 {
+			c := min(len(p), syscallChunk)
+			w, err := f.Write(p[:c])
+			n += int64(w)
+			if err != nil {
+				return err
+			}
+			lastNL = p[c-1] == '\n'
+			p = p[c:]
 		}
-		return err
+		return nil
 	}
 	var pos uint32
 	rc, _ := f.(rangeCopier)

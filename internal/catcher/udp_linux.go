@@ -5,14 +5,26 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"runtime"
 	"syscall"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// batchLen is how many datagrams one recvmmsg call can return.
-const batchLen = 64
+// batchLen is how many datagrams one recvmmsg call can return. Not more:
+// a call that copies 64 datagrams runs long enough (tens of us) for the Go
+// runtime to hand the goroutine's P to another thread, and on one busy
+// core those hand-offs cost more than the extra calls (docs/performance.md).
+const batchLen = 32
+
+// maxSpins is how many times in a row an empty socket is polled again,
+// letting the other goroutines run in between (runtime.Gosched), before
+// the reader parks in the network poller. Under load this keeps the
+// receiving thread from sleeping and being woken for every few datagrams,
+// which on one core (and more so in a VM) costs more than the polls; idle,
+// it costs a few dozen polls after the last datagram.
+const maxSpins = 64
 
 // maxDatagram is the largest UDP payload (loopback's MTU is 64 KiB).
 const maxDatagram = 65536
@@ -73,18 +85,26 @@ func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort)) 
 	}
 	var n int
 	var errno syscall.Errno
+	spins := 0
 	recv := func(fd uintptr) bool {
-		for i := range hdrs {
-			hdrs[i].Hdr.Namelen = unix.SizeofSockaddrAny
-			hdrs[i].Hdr.Flags = 0
-			hdrs[i].Len = 0
+		for {
+			for i := range hdrs {
+				hdrs[i].Hdr.Namelen = unix.SizeofSockaddrAny
+				hdrs[i].Hdr.Flags = 0
+				hdrs[i].Len = 0
+			}
+			r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&hdrs[0])), batchLen, unix.MSG_DONTWAIT, 0, 0)
+			if e != unix.EAGAIN && e != unix.EWOULDBLOCK {
+				n, errno = int(r), e
+				spins = 0
+				return true
+			}
+			if spins >= maxSpins {
+				return false
+			}
+			spins++
+			runtime.Gosched()
 		}
-		r, _, e := unix.Syscall6(unix.SYS_RECVMMSG, fd, uintptr(unsafe.Pointer(&hdrs[0])), batchLen, unix.MSG_DONTWAIT, 0, 0)
-		if e == unix.EAGAIN || e == unix.EWOULDBLOCK {
-			return false
-		}
-		n, errno = int(r), e
-		return true
 	}
 	for {
 		if err := rc.Read(recv); err != nil {
