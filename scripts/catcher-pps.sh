@@ -1,11 +1,13 @@
 #!/bin/sh
 # catcher-pps.sh: one run of the one-core packets/s measurement of
-# docs/performance.md (section Catcher). The receiver (the catcher, or the
-# bare reader `loadgen --sink`) runs on CPU 0 with GOMAXPROCS=1, the
-# sender on CPU 1; both receivers use the same recvmmsg loop and socket
-# buffer, and get the same packets from the same sender.
+# docs/performance.md (section Catcher). The receiver runs on CPU 0 with
+# GOMAXPROCS=1, the sender on CPU 1. Receivers: the catcher; the bare
+# reader `loadgen --sink` (sink); and the bare reader writing every
+# datagram into files under the same directory (store: the least a
+# receiver that keeps what it gets must do). All use the same recvmmsg
+# loop and socket buffer, and get the same packets from the same sender.
 #
-#   scripts/catcher-pps.sh catcher|sink COPIES RATE [DUMPS]
+#   scripts/catcher-pps.sh catcher|sink|store COPIES RATE [DUMPS]
 #
 # RATE 0 sends as fast as the sender can. Prints one line: the sender's
 # rate, packets sent and received, kernel drops (Udp RcvbufErrors, global
@@ -23,8 +25,13 @@ rcvbuf_errors() { awk '/^Udp:/ { if (h) print $6; h = 1 }' /proc/net/snmp; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 received() { curl -s "127.0.0.1:$((port + 2401))/metrics" | awk '$1 == "netoops_catcher_packets_received_total" { printf "%d", $2 }'; }
 
-if [ "$mode" = sink ]; then
-	GOMAXPROCS=1 taskset -c 0 "$bin/loadgen" --sink --target "127.0.0.1:$port" >"$work/sink.json" 2>"$work/sink.err" &
+if [ "$mode" = sink ] || [ "$mode" = store ]; then
+	store=""
+	if [ "$mode" = store ]; then
+		mkdir -p "$work/store"
+		store="--sink-store $work/store"
+	fi
+	GOMAXPROCS=1 taskset -c 0 "$bin/loadgen" --sink $store --target "127.0.0.1:$port" >"$work/sink.json" 2>"$work/sink.err" &
 else
 	GOMAXPROCS=1 taskset -c 0 "$bin/catcher" listen --listen "127.0.0.1:$port" \
 		--dir "$work/crashes" --events "$work/ev.jsonl" --max-per-source 1000000 \
@@ -40,7 +47,7 @@ taskset -c 1 "$bin/loadgen" --target "127.0.0.1:$port" --hosts 1000 --dumps "$du
 	--dump-bytes 131072 --copies "$copies" --rate "$rate" >"$work/send.json"
 sent=$(sed 's/.*"packets_sent":\([0-9]*\).*/\1/' "$work/send.json")
 spps=$(sed 's/.*"pps":\([0-9.]*\).*/\1/' "$work/send.json")
-if [ "$mode" = sink ]; then
+if [ "$mode" != catcher ]; then
 	# the sink exits 2 s after the last packet; idle, it uses no CPU
 	c1=$c0
 	while [ ! -s "$work/sink.json" ]; do c1=$(cpu_ticks $pid); sleep 0.2; done

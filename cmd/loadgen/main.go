@@ -45,6 +45,7 @@ type config struct {
 	senders    int
 	seed       uint64
 	sink       bool
+	sinkStore  string
 	verify     string
 	verifyWait time.Duration
 	hostPrefix string
@@ -64,6 +65,7 @@ func main() {
 	flag.IntVar(&c.senders, "senders", 1, "sending goroutines, each with its own socket")
 	flag.Uint64Var(&c.seed, "seed", 1, "random seed (boot ids, loss)")
 	flag.BoolVar(&c.sink, "sink", false, "be a bare UDP reader on --target instead; report packets/s")
+	flag.StringVar(&c.sinkStore, "sink-store", "", "with --sink, also write every datagram to files in this directory (the least a storing receiver does)")
 	flag.StringVar(&c.verify, "verify", "", "after sending, check the dumps stored under this catcher --dir")
 	flag.DurationVar(&c.verifyWait, "verify-wait", 60*time.Second, "how long --verify waits for the dumps to be stored")
 	flag.StringVar(&c.hostPrefix, "host-prefix", "sim", "simulated host names are PREFIX-NNNNN.example.net")
@@ -343,7 +345,11 @@ func verify(c *config, hosts []hostInfo, log []byte, want int) (int, error) {
 }
 
 // sink is a bare UDP reader: recvmmsg into fixed buffers, count, nothing
-// else. It stops at SIGINT, after --duration, or 2 s after the last packet.
+// else. With --sink-store it also writes every datagram once into files
+// (appended through a 32 KiB buffer, the catcher's largest write; a new
+// file every 128 MiB): the least a receiver that stores what it gets must
+// do, with none of the catcher's bookkeeping. It stops at SIGINT, after --duration, or 2 s after the last
+// packet.
 func sink(ctx context.Context, c *config) error {
 	ap, err := loopbackTarget(c.target)
 	if err != nil {
@@ -376,6 +382,10 @@ func sink(ctx context.Context, c *config) error {
 			return
 		}
 	}()
+	var st *sinkStore
+	if c.sinkStore != "" {
+		st = &sinkStore{dir: c.sinkStore, buf: make([]byte, 0, 32<<10)}
+	}
 	fmt.Fprintln(os.Stderr, "loadgen: sink listening on", conn.LocalAddr())
 	err = catcher.ReadBatches(conn, func(ps [][]byte, _ []netip.AddrPort) {
 		now := time.Now().UnixNano()
@@ -386,12 +396,68 @@ func sink(ctx context.Context, c *config) error {
 		pkts.Add(uint64(len(ps)))
 		for _, p := range ps {
 			nbytes.Add(uint64(len(p)))
+			if st != nil {
+				st.add(p)
+			}
 		}
 	})
+	if st != nil {
+		if serr := st.close(); err == nil {
+			err = serr
+		}
+	}
 	el := time.Duration(last.Load() - first.Load()).Seconds()
 	rep := map[string]any{"mode": "sink", "target": ap.String(), "packets": pkts.Load(), "bytes": nbytes.Load(),
 		"elapsed_s": el, "pps": float64(pkts.Load()) / max(el, 1e-9)}
 	out, _ := json.Marshal(rep)
 	fmt.Println(string(out))
 	return err
+}
+
+// sinkStore appends datagrams to numbered files through a buffer.
+type sinkStore struct {
+	dir     string
+	buf     []byte
+	f       *os.File
+	n, size int64
+	err     error
+}
+
+func (s *sinkStore) add(p []byte) {
+	if len(s.buf)+len(p) > cap(s.buf) {
+		s.flush()
+	}
+	s.buf = append(s.buf, p...)
+}
+
+func (s *sinkStore) flush() {
+	if s.err != nil || len(s.buf) == 0 {
+		s.buf = s.buf[:0]
+		return
+	}
+	if s.f == nil || s.size >= 128<<20 {
+		if s.f != nil {
+			s.f.Close()
+		}
+		s.n++
+		s.f, s.err = os.Create(fmt.Sprintf("%s/sink-%06d", s.dir, s.n))
+		s.size = 0
+		if s.err != nil {
+			return
+		}
+	}
+	w, err := s.f.Write(s.buf)
+	s.size += int64(w)
+	s.err = err
+	s.buf = s.buf[:0]
+}
+
+func (s *sinkStore) close() error {
+	s.flush()
+	if s.f != nil {
+		if err := s.f.Close(); s.err == nil {
+			s.err = err
+		}
+	}
+	return s.err
 }

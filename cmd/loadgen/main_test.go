@@ -68,3 +68,24 @@ func TestSendAndVerify(t *testing.T) {
 		t.Fatalf("%d dumps stored", len(ms))
 	}
 }
+
+func TestSinkStore(t *testing.T) {
+	dir := t.TempDir()
+	s := &sinkStore{dir: dir, buf: make([]byte, 0, 10)}
+	var want []byte
+	for i := 0; i < 7; i++ {
+		p := bytes.Repeat([]byte{byte('a' + i)}, 4)
+		s.add(p)
+		want = append(want, p...)
+	}
+	if err := s.close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dir, "sink-000001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("stored %q, want %q", got, want)
+	}
+}
