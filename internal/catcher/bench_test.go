@@ -20,19 +20,19 @@ func benchPackets(b *testing.B, n int) [][]byte {
 }
 
 // BenchmarkHandle measures the reassembly hot path per packet: decode,
-// table lookup, range bookkeeping, buffered pwrite into the spool, and,
+// table lookup, range bookkeeping, buffered pwrite into the temporary file, and,
 // amortised over the dump's packets, storing each dump when it completes
 // (inline here, no fsync: with 128 KiB dumps that is most of the cost;
 // with 16 MiB dumps the per-packet path dominates). Every len(pieces)
 // packets start a fresh dump. The 128 KiB dumps are held in a memory
-// buffer; "spool" is the same without memory buffers, as beyond
+// buffer; "file" is the same without memory buffers, as beyond
 // Config.MemBytes.
 func BenchmarkHandle(b *testing.B) {
 	for _, bc := range []struct {
 		size int
 		mem  int64
 		name string
-	}{{128 << 10, 0, ""}, {128 << 10, -1, "-spool"}, {16 << 20, 0, ""}} {
+	}{{128 << 10, 0, ""}, {128 << 10, -1, "-file"}, {16 << 20, 0, ""}} {
 		size := bc.size
 		b.Run(fmt.Sprintf("%dKiB%s", size>>10, bc.name), func(b *testing.B) {
 			h := newHarness(&testing.T{}, Config{Dir: b.TempDir(), MemBytes: bc.mem})

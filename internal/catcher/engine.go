@@ -30,7 +30,7 @@ type Config struct {
 	MaxDumpBytes uint32        // largest total_len accepted; default 16 MiB
 	MaxPerSource int           // dumps in the table per source address; default 64
 	WriteBuffers int           // 16 KiB write-coalescing buffers, over all shards; default 1024
-	MemBytes     int64         // memory buffers for whole dumps up to 1 MiB (instead of the spool), over all shards; default 64 MiB, negative: none
+	MemBytes     int64         // memory buffers for whole dumps up to 1 MiB (instead of temporary files), over all shards; default 64 MiB, negative: none
 	Shards       int           // worker goroutines; default GOMAXPROCS (at most 16)
 	StoreWorkers int           // goroutines writing finished dumps; fsyncs in parallel share journal commits; default 16
 	FS           FS            // default OSFS
@@ -231,7 +231,7 @@ func (e *Engine) Start() {
 	}
 	e.started = true
 	// The store queue holds up to MaxDumps jobs (a pointer each): a storm
-	// of dumps completing at once waits there, on disk in the spool, while
+	// of dumps completing at once waits there, on disk in their temporary files, while
 	// the shards keep receiving; only beyond it does a shard wait.
 	e.jobs = make(chan *storeJob, max(e.cfg.MaxDumps, 1024))
 	for i := 0; i < e.cfg.StoreWorkers; i++ {

@@ -8,30 +8,25 @@ import (
 	"strconv"
 )
 
-// In-flight dumps are kept on disk, not in memory: each shard has a spool
-// file, sparse, in which every dump gets a region of total_len bytes (4 KiB
-// aligned) the first time one of its pieces must be written. A piece is
-// written at region start + offset with one pwrite; a dump's region is
-// released with FALLOC_FL_PUNCH_HOLE when the dump is forgotten. So a shard
-// holds one or two file descriptors whatever the number of dumps in flight
-// (a crash storm of 10,000 hosts does not open 10,000 files, nor open and
-// close one per packet), and memory holds only each dump's range set.
+// In-flight dumps are kept on disk, not in memory: a dump's bytes are
+// written, piece by piece at their log offsets, into a temporary file of
+// its own in DIR/.inflight, and memory holds only the dump's range set.
+// When the dump is complete that file is its log: storing it is an fsync
+// and a rename, so every byte goes into the page cache once. A partial
+// dump's log (with gap markers) is copied out of it, and the temporary
+// file stays for the pieces still to come. A dump holds its file open only
+// while it holds a write buffer, so the open files are bounded by
+// Config.WriteBuffers whatever the number of dumps in flight.
 //
 // Except for a bounded number of small dumps: while the shard's share of
 // Config.MemBytes lasts, a dump of at most memDumpMax bytes gets a buffer
-// of its own size in memory instead of a spool region, its pieces are
-// copied there, and storing it writes the log file straight from that
-// buffer. That saves, per byte, the write into the spool, the copy from
-// the spool into the log file and the hole punching, which on one core are
-// most of the catcher's cost beyond receiving (docs/performance.md). The
-// buffers are recycled, and the budget bounds them whatever the number of
-// dumps in flight: the dumps beyond it take the spool.
+// of its own size in memory instead of a temporary file, its pieces are
+// copied there, and storing it writes the log file from that buffer with
+// a few large writes instead of one per write buffer's worth. The buffers
+// are recycled, and the budget bounds them whatever the number of dumps in
+// flight: the dumps beyond it take temporary files.
 
 const (
-	spoolAlign = 4096
-	// spoolMax is the virtual size after which a new spool file is started;
-	// the old one is deleted when its last dump is forgotten.
-	spoolMax = 1 << 40
 	// writeBufSize is the size of a write-coalescing buffer: contiguous
 	// pieces of one dump (a dump arrives tail first, piece after piece)
 	// are gathered and written with one pwrite.
@@ -48,57 +43,48 @@ const (
 	syscallChunk = 32 << 10
 )
 
-// spool is one spool file.
-type spool struct {
-	f    File
-	path string
-	next int64 // bump allocator
-	live int   // dumps with a region in it
-}
-
-// holePuncher is implemented by files that can free a range's blocks.
-type holePuncher interface {
-	PunchHole(off, n int64) error
-}
-
-func alignUp(n int64) int64 { return (n + spoolAlign - 1) &^ (spoolAlign - 1) }
-
-// region gives d its memory buffer or spool region if it has none.
+// region gives d its memory buffer, or else creates its temporary file
+// (left open for the write buffer the caller takes next), if it has
+// neither yet.
 func (s *shard) region(d *dump) error {
-	if d.sp != nil || d.mem != nil {
+	if d.tmp != "" || d.mem != nil {
 		return nil
 	}
 	if d.mem = s.mem.get(d.total); d.mem != nil {
 		return nil
 	}
-	sp := s.spool
-	if sp == nil || sp.next+int64(d.total) > spoolMax {
-		s.spoolGen++
-		path := filepath.Join(s.e.store.inflightDir(), strconv.Itoa(s.idx)+"-"+strconv.Itoa(s.spoolGen)+".spool")
-		f, err := s.e.store.FS.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-		if err != nil {
-			s.spoolGen--
-			return err
-		}
-		if sp != nil && sp.live == 0 {
-			s.closeSpool(sp)
-		}
-		sp = &spool{f: f, path: path}
-		s.spool = sp
+	s.tmpSeq++
+	path := filepath.Join(s.e.store.inflightDir(), strconv.Itoa(s.idx)+"-"+strconv.FormatUint(s.tmpSeq, 10)+".part")
+	f, err := s.e.store.FS.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
 	}
-	d.sp, d.base = sp, sp.next
-	sp.next = alignUp(sp.next + int64(d.total))
-	sp.live++
+	d.tmp, d.f = path, f
 	return nil
 }
 
-func (s *shard) closeSpool(sp *spool) {
-	sp.f.Close()
-	s.e.store.FS.Remove(sp.path)
+// openTemp reopens d's temporary file if it is closed.
+func (s *shard) openTemp(d *dump) error {
+	if d.f != nil {
+		return nil
+	}
+	f, err := s.e.store.FS.OpenFile(d.tmp, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	d.f = f
+	return nil
 }
 
-// freeRegion releases d's region or memory buffer (and its write buffer,
-// unflushed).
+func (d *dump) closeTemp() {
+	if d.f != nil {
+		d.f.Close()
+		d.f = nil
+	}
+}
+
+// freeRegion releases d's memory buffer or deletes its temporary file
+// (and frees its write buffer, unflushed).
 func (s *shard) freeRegion(d *dump) {
 	if fe := d.fe; fe != nil {
 		fe.lo, fe.hi = 0, 0
@@ -108,42 +94,17 @@ func (s *shard) freeRegion(d *dump) {
 		s.mem.put(d.mem)
 		d.mem = nil
 	}
-	sp := d.sp
-	if sp == nil {
-		return
-	}
-	d.sp = nil
-	sp.live--
-	if hp, ok := sp.f.(holePuncher); ok {
-		hp.PunchHole(d.base, alignUp(int64(d.total)))
-	}
-	if sp.live == 0 {
-		if sp != s.spool {
-			s.closeSpool(sp)
-		} else {
-			sp.next = 0 // nothing live: start over at the beginning
-		}
+	d.closeTemp()
+	if d.tmp != "" {
+		s.e.store.FS.Remove(d.tmp)
+		d.tmp = ""
 	}
 }
 
-// regionReader reads d's log bytes from its region or memory buffer.
-func (s *shard) regionReader(d *dump) io.ReaderAt {
-	if d.mem != nil {
-		return memRegion(d.mem[:d.total])
-	}
-	if d.sp == nil {
-		return nil
-	}
-	return region{f: d.sp.f, base: d.base}
-}
+// region is a dump's bytes in its temporary file, at log offsets.
+type region struct{ f File }
 
-// region is a dump's bytes in a spool file, at log offsets.
-type region struct {
-	f    File
-	base int64
-}
-
-func (r region) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, r.base+off) }
+func (r region) ReadAt(p []byte, off int64) (int, error) { return r.f.ReadAt(p, off) }
 
 // memRegion is a dump's bytes in its memory buffer, at log offsets. The
 // store reads only ranges the shard no longer writes.
@@ -282,6 +243,7 @@ func (c *bufPool) release(d *dump, s *shard) {
 	if fe.flush(s) != nil {
 		fe.drop()
 	}
+	d.closeTemp()
 	fe.d, d.fe = nil, nil
 	c.unlink(fe)
 	fe.prev, fe.next = c.lru.prev, &c.lru
@@ -314,7 +276,7 @@ func (fe *writeBuf) put(off uint32, p []byte, s *shard) error {
 	}
 	if n > len(fe.buf)/2 {
 		d := fe.d
-		if _, err := d.sp.f.WriteAt(p, d.base+int64(off)); err != nil {
+		if _, err := d.f.WriteAt(p, int64(off)); err != nil {
 			s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
 			return err
 		}
@@ -338,7 +300,7 @@ func (fe *writeBuf) flush(s *shard) error {
 		return nil
 	}
 	d := fe.d
-	if _, err := d.sp.f.WriteAt(fe.buf[fe.lo:fe.hi], d.base+int64(fe.base)); err != nil {
+	if _, err := d.f.WriteAt(fe.buf[fe.lo:fe.hi], int64(fe.base)); err != nil {
 		s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
 		return err
 	}

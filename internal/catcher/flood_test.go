@@ -102,7 +102,7 @@ func TestFlood(t *testing.T) {
 	grown := int64(ms.HeapAlloc) - int64(heap0)
 	e.Close()
 	// Fake dumps may take the whole memory-buffer budget (then the good
-	// ones take the spool): bounded, but part of the bound.
+	// ones take temporary files): bounded, but part of the bound.
 	if limit := 48<<20 + e.Config().MemBytes; grown > limit {
 		t.Errorf("heap grew by %d MiB during the flood, limit %d MiB", grown>>20, limit>>20)
 	}

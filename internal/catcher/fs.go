@@ -40,7 +40,7 @@ func (OSFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) {
 	return OSFile{f}, nil
 }
 
-// OSFile is an *os.File that can punch holes (on Linux).
+// OSFile is an *os.File that can copy ranges from another (on Linux).
 type OSFile struct{ *os.File }
 
 // Rename calls os.Rename.

@@ -63,7 +63,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 var src1 = netip.MustParseAddrPort("192.0.2.1:6667")
 
 // harnessMemBytes is the harnesses' default Config.MemBytes: 0 (the
-// engine's default, memory buffers) except in TestSpoolPath.
+// engine's default, memory buffers) except in TestFilePath.
 var harnessMemBytes int64
 
 // feed decodes and handles one packet synchronously.

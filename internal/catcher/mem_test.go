@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// TestSpoolPath reruns the reassembly and storage tests with the memory
-// buffers off, so that every dump goes through the spool file.
-func TestSpoolPath(t *testing.T) {
+// TestFilePath reruns the reassembly and storage tests with the memory
+// buffers off, so that every dump goes through its temporary file.
+func TestFilePath(t *testing.T) {
 	harnessMemBytes = -1
 	defer func() { harnessMemBytes = 0 }()
 	for _, tc := range []struct {
@@ -31,8 +31,8 @@ func TestSpoolPath(t *testing.T) {
 	}
 }
 
-// TestMemBuffers: dumps within the budget are held in memory (no spool
-// region), the ones beyond it take the spool, buffers come back when the
+// TestMemBuffers: dumps within the budget are held in memory (no
+// temporary file), the ones beyond it take temporary files, buffers come back when the
 // dumps are stored, and every dump is stored whole either way, also when
 // stored partial first and completed later.
 func TestMemBuffers(t *testing.T) {
@@ -49,11 +49,11 @@ func TestMemBuffers(t *testing.T) {
 	for _, d := range s.table {
 		if d.mem != nil {
 			inMem++
-			if d.sp != nil {
-				t.Fatal("dump has both a memory buffer and a spool region")
+			if d.tmp != "" {
+				t.Fatal("dump has both a memory buffer and a temporary file")
 			}
-		} else if d.sp == nil {
-			t.Fatal("dump has neither a memory buffer nor a spool region")
+		} else if d.tmp == "" {
+			t.Fatal("dump has neither a memory buffer nor a temporary file")
 		}
 	}
 	if inMem != 3 || s.mem.used != 3*16<<10 {
@@ -99,7 +99,7 @@ func TestMemBuffers(t *testing.T) {
 		}
 	}
 	for _, d := range s.table {
-		if d.mem != nil || d.sp != nil {
+		if d.mem != nil || d.tmp != "" {
 			t.Fatal("stored dump still holds its buffer or region")
 		}
 	}

@@ -18,6 +18,10 @@ type memFS struct {
 	mu    sync.Mutex
 	files map[string]*memData
 	full  atomic.Bool
+	// failMeta makes writes to sidecars (".json" temporary files) fail.
+	failMeta atomic.Bool
+	// open counts files open now; maxOpen is the most open at once.
+	open, maxOpen atomic.Int64
 }
 
 // memData is a sparse file: 4 KiB chunks.
@@ -70,23 +74,13 @@ func (d *memData) readAt(p []byte, off int64) int {
 	return n
 }
 
-func (f *memFile) PunchHole(off, n int64) error {
-	f.d.mu.Lock()
-	defer f.d.mu.Unlock()
-	for k := off / memChunk; k*memChunk < off+n; k++ {
-		if k*memChunk >= off && (k+1)*memChunk <= off+n {
-			delete(f.d.chunks, k)
-		}
-	}
-	return nil
-}
-
 type memFile struct {
-	fs   *memFS
-	d    *memData
-	pos  int64
-	ro   bool
-	name string
+	fs     *memFS
+	d      *memData
+	pos    int64
+	ro     bool
+	name   string
+	closed bool
 }
 
 func newMemFS() *memFS { return &memFS{files: map[string]*memData{}} }
@@ -104,6 +98,9 @@ func (m *memFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) 
 	}
 	if flag&os.O_TRUNC != 0 {
 		d.chunks, d.size = nil, 0
+	}
+	if n := m.open.Add(1); n > m.maxOpen.Load() {
+		m.maxOpen.Store(n)
 	}
 	return &memFile{fs: m, d: d, ro: flag&(os.O_WRONLY|os.O_RDWR) == 0, name: name}, nil
 }
@@ -192,7 +189,7 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 	if f.ro {
 		return 0, errors.New("read-only")
 	}
-	if f.fs.full.Load() {
+	if f.fs.full.Load() || f.fs.failMeta.Load() && strings.HasSuffix(f.name, ".json.tmp") {
 		return 0, errFull
 	}
 	f.d.mu.Lock()
@@ -224,4 +221,11 @@ func (f *memFile) Sync() error {
 	return nil
 }
 
-func (f *memFile) Close() error { return nil }
+func (f *memFile) Close() error {
+	if f.closed {
+		return fs.ErrClosed
+	}
+	f.closed = true
+	f.fs.open.Add(-1)
+	return nil
+}

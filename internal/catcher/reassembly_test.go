@@ -286,14 +286,14 @@ func TestLimits(t *testing.T) {
 }
 
 // TestLargeLogs stores dumps several times syscallChunk long, from a
-// memory buffer and from the spool, whole and with gaps on either side of
+// memory buffer and from a temporary file, whole and with gaps on either side of
 // chunk boundaries, and checks every byte.
 func TestLargeLogs(t *testing.T) {
 	const size = 5*syscallChunk + 777
 	for _, tc := range []struct {
 		name string
 		mem  int64
-	}{{"memory", 0}, {"spool", -1}} {
+	}{{"memory", 0}, {"file", -1}} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, Config{MemBytes: tc.mem})
 			d := testDump("big", 3, 1, size)

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"hash/maphash"
-	"io"
 	"net/netip"
 	"slices"
 	"time"
@@ -42,9 +41,10 @@ type dump struct {
 	have                       uint64 // bytes in ranges
 	ranges                     rangeSet
 	fe                         *writeBuf
-	sp                         *spool // region in the shard's spool file, nil until the first write
+	tmp                        string // temporary file in .inflight, "" until the first write (or once it became the log)
+	f                          File   // tmp, open while the dump holds fe
 	mem                        []byte // or the dump's bytes in memory (len total)
-	base                       int64  // of the region in sp
+	logMoved                   bool   // tmp was renamed into place as the complete log; the sidecar may still be due
 	slot                       bool   // holds one of its source address's --max-per-source slots
 	dirty                      bool   // holds bytes not yet stored
 	stored                     bool   // stored at least once (partial)
@@ -59,18 +59,17 @@ type dump struct {
 // shard owns a subset of the dumps (by key hash). Its methods are called
 // from one goroutine only.
 type shard struct {
-	e        *Engine
-	table    map[dumpKey]*dump
-	lru      dump // sentinel: lru.next is the most recent
-	n, cap   int
-	bufs     bufPool
-	mem      memPool
-	spool    *spool
-	spoolGen int
-	copyBuf  []byte
-	lastLog  time.Time
-	results  chan storeResult // from store workers; nil when not started
-	pending  int              // stores started and not yet applied
+	e       *Engine
+	table   map[dumpKey]*dump
+	lru     dump // sentinel: lru.next is the most recent
+	n, cap  int
+	bufs    bufPool
+	mem     memPool
+	tmpSeq  uint64 // names temporary files
+	copyBuf []byte
+	lastLog time.Time
+	results chan storeResult // from store workers; nil when not started
+	pending int              // stores started and not yet applied
 
 	idx         int
 	inFlight    int64 // published to the engine in sweeps
@@ -255,7 +254,7 @@ func (s *shard) remove(d *dump) {
 func (s *shard) write(d *dump, off uint32, p []byte, now time.Time) error {
 	if err := s.region(d); err != nil {
 		s.e.metrics.StoreErrors.WithLabelValues("open").Inc()
-		s.logErr(now, "cannot open spool file", "err", err)
+		s.logErr(now, "cannot create temporary file", "err", err)
 		return err
 	}
 	if d.mem != nil {
@@ -265,6 +264,11 @@ func (s *shard) write(d *dump, off uint32, p []byte, now time.Time) error {
 		return nil
 	}
 	fe := s.bufs.get(d, s)
+	if err := s.openTemp(d); err != nil {
+		s.e.metrics.StoreErrors.WithLabelValues("open").Inc()
+		s.logErr(now, "cannot open temporary file", "err", err)
+		return err
+	}
 	if err := fe.put(off, p, s); err != nil {
 		s.logErr(now, "cannot write temporary file", "err", err)
 		return err
@@ -299,14 +303,15 @@ func (s *shard) meta(d *dump, now time.Time) *Meta {
 }
 
 // storeJob is a dump to write out, snapshotted by its shard: the store
-// workers read the region's bytes in job.ranges, which the shard never
-// rewrites (only gaps are written), while the shard goes on receiving.
+// workers read the bytes in job.ranges (from the memory buffer or the
+// temporary file), which the shard never rewrites (only gaps are
+// written), while the shard goes on receiving.
 type storeJob struct {
 	s                 *shard
 	d                 *dump
 	m                 *Meta
 	dumpTime          time.Time
-	src               io.ReaderAt
+	src               LogSource
 	ranges            rangeSet
 	have              uint64
 	logPath, metaPath string
@@ -315,6 +320,7 @@ type storeJob struct {
 type storeResult struct {
 	job               *storeJob
 	logPath, metaPath string
+	moved             bool // the temporary file is now the log
 	err               error
 }
 
@@ -327,15 +333,14 @@ func (s *shard) finalize(d *dump, now time.Time) bool {
 	}
 	if d.fe != nil {
 		if err := d.fe.flush(s); err != nil {
-			s.logErr(now, "cannot write spool file; will retry", "host", d.host, "err", err)
+			s.logErr(now, "cannot write temporary file; will retry", "host", d.host, "err", err)
 			d.retryAt = now.Add(time.Second)
 			return false
 		}
 	}
-	src := s.regionReader(d)
-	if src == nil && d.have > 0 {
-		d.retryAt = now.Add(time.Second)
-		return false
+	src := LogSource{Tmp: d.tmp, Moved: d.logMoved}
+	if d.mem != nil {
+		src.Mem = d.mem[:d.total]
 	}
 	m := s.meta(d, now)
 	job := &storeJob{s: s, d: d, m: m, dumpTime: d.first, src: src, have: d.have,
@@ -369,7 +374,7 @@ func (s *shard) finalize(d *dump, now time.Time) bool {
 func (e *Engine) runJob(job *storeJob, buf []byte) storeResult {
 	m := job.m
 	mt := e.metrics
-	logPath, metaPath, n, err := e.store.storeDump(m, job.dumpTime, job.src, &job.ranges, buf, job.logPath, job.metaPath)
+	logPath, metaPath, n, moved, err := e.store.storeDump(m, job.dumpTime, job.src, &job.ranges, buf, job.logPath, job.metaPath)
 	switch {
 	case errors.Is(err, errSkip):
 		mt.DumpsSkip.Inc()
@@ -385,7 +390,7 @@ func (e *Engine) runJob(job *storeJob, buf []byte) storeResult {
 		mt.BytesStored.Add(float64(n))
 		e.emit(m, logPath, metaPath)
 	}
-	return storeResult{job: job, logPath: logPath, metaPath: metaPath, err: err}
+	return storeResult{job: job, logPath: logPath, metaPath: metaPath, moved: moved, err: err}
 }
 
 // applyResult updates a dump's state after a store ended.
@@ -393,6 +398,10 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 	job, d := r.job, r.job.d
 	d.storing = false
 	s.pending--
+	if r.moved { // the temporary file is the stored log now: keep it
+		d.closeTemp()
+		d.tmp, d.logMoved = "", true
+	}
 	if r.err != nil && !errors.Is(r.err, errSkip) {
 		d.logPath, d.metaPath = r.logPath, r.metaPath
 		s.logErr(now, "cannot store dump; will retry", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
@@ -481,13 +490,9 @@ func (s *shard) flushAll(now time.Time) {
 		s.remove(d)
 		d = prev
 	}
-	if s.spool != nil {
-		s.closeSpool(s.spool)
-		s.spool = nil
-	}
 	s.e.publish(s)
 }
 
 func (d *dump) memBytes() int64 {
-	return int64(unsafe.Sizeof(*d)) + int64(len(d.host)+len(d.release)+len(d.label)+len(d.text)+len(d.logPath)+len(d.metaPath)) + int64(d.ranges.memBytes()) + 64 // map entry
+	return int64(unsafe.Sizeof(*d)) + int64(len(d.host)+len(d.release)+len(d.label)+len(d.text)+len(d.logPath)+len(d.metaPath)+len(d.tmp)) + int64(d.ranges.memBytes()) + 64 // map entry
 }

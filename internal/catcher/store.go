@@ -202,7 +202,7 @@ func (s *Store) writeLog(path string, src io.ReaderAt, total uint32, rs *rangeSe
 			return nil
 		}
 		if rc != nil && isRegion && r.Start > pos {
-			c, err := rc.CopyRangeFrom(rg.f, rg.base+int64(pos), int64(r.Start-pos))
+			c, err := rc.CopyRangeFrom(rg.f, int64(pos), int64(r.Start-pos))
 			n += c
 			pos += uint32(c)
 			if err == nil {
@@ -288,39 +288,88 @@ func tmpName(path string) string {
 	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 }
 
+// LogSource is where a dump's bytes are to be stored from: its memory
+// buffer (Mem), or its temporary file (Tmp), which holds the received
+// bytes at their log offsets. Moved means an earlier store already renamed
+// the temporary file into place as the complete log.
+type LogSource struct {
+	Mem   []byte
+	Tmp   string
+	Moved bool
+}
+
 // storeDump writes the log and sidecar of a dump. logPath and metaPath, if
 // set, are where an earlier write of the same dump in this run went; they
-// are replaced. It returns the paths written and the log's size.
-func (s *Store) storeDump(m *Meta, dumpTime time.Time, src io.ReaderAt, rs *rangeSet, buf []byte, logPath, metaPath string) (string, string, int64, error) {
+// are replaced. A complete dump's temporary file becomes its log (fsync
+// and rename: moved is true once that is done); otherwise the log is
+// written from src with gap markers. It returns the paths written and the
+// log's size.
+func (s *Store) storeDump(m *Meta, dumpTime time.Time, src LogSource, rs *rangeSet, buf []byte, logPath, metaPath string) (_, _ string, n int64, moved bool, err error) {
 	hostDir := filepath.Join(s.Dir, m.HostDir)
 	if _, ok := s.dirs.Load(hostDir); !ok {
 		if err := s.FS.MkdirAll(hostDir, 0o755); err != nil {
-			return "", "", 0, err
+			return "", "", 0, false, err
 		}
 		s.dirs.Store(hostDir, true)
 	}
 	if logPath == "" {
-		var err error
 		logPath, metaPath, err = s.choosePaths(hostDir, baseName(dumpTime, m.BootID[:8], m.DumpSeq), m, baseName(dumpTime, m.BootID, m.DumpSeq))
 		if err != nil {
-			return logPath, metaPath, 0, err
+			return logPath, metaPath, 0, false, err
 		}
 	}
 	m.Log = filepath.Base(logPath)
-	n, err := s.writeLog(logPath, src, m.TotalLen, rs, buf)
-	if err != nil {
-		return logPath, metaPath, 0, err
+	switch {
+	case src.Moved:
+		n = int64(m.TotalLen)
+	case m.Complete && src.Tmp != "":
+		if err := s.moveLog(src.Tmp, logPath); err != nil {
+			return logPath, metaPath, 0, false, err
+		}
+		n, moved = int64(m.TotalLen), true
+	default:
+		var r io.ReaderAt // nil: nothing was written
+		if src.Mem != nil {
+			r = memRegion(src.Mem)
+		} else if src.Tmp != "" {
+			f, err := s.FS.OpenFile(src.Tmp, os.O_RDONLY, 0)
+			if err != nil {
+				return logPath, metaPath, 0, false, err
+			}
+			defer f.Close()
+			r = region{f}
+		}
+		if n, err = s.writeLog(logPath, r, m.TotalLen, rs, buf); err != nil {
+			return logPath, metaPath, 0, false, err
+		}
 	}
 	data, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return logPath, metaPath, 0, err
+		return logPath, metaPath, 0, moved, err
 	}
 	data = append(data, '\n')
 	if err := s.writeFileAtomic(metaPath, data); err != nil {
-		return logPath, metaPath, 0, err
+		return logPath, metaPath, 0, moved, err
 	}
 	if err := s.FS.SyncDir(hostDir); err != nil {
-		return logPath, metaPath, 0, err
+		return logPath, metaPath, 0, moved, err
 	}
-	return logPath, metaPath, n, nil
+	return logPath, metaPath, n, moved, nil
+}
+
+// moveLog makes a complete dump's temporary file its log at path: fsync,
+// then rename (the caller fsyncs the directory).
+func (s *Store) moveLog(tmp, path string) error {
+	f, err := s.FS.OpenFile(tmp, os.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return s.FS.Rename(tmp, path)
 }

@@ -1,12 +1,17 @@
 package catcher
 
 import (
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/netoops/netoops/pkg/wire"
 )
 
 func TestSanitizeName(t *testing.T) {
@@ -171,5 +176,114 @@ func TestDiskFullIdleRetry(t *testing.T) {
 	ev := h.Events()
 	if len(ev) != 1 || ev[0].Complete || ev[0].MissingBytes != 4500 {
 		t.Fatalf("events %+v", ev)
+	}
+}
+
+// TestTemporaryFiles follows dumps beyond the memory buffers through their
+// temporary files: at most about one open file per write buffer however
+// many dumps are in flight, a complete dump's file renamed into place as
+// its log, a partial dump's kept for the pieces to come, and nothing left
+// in .inflight at the end.
+func TestTemporaryFiles(t *testing.T) {
+	mfs := newMemFS()
+	h := newHarness(t, Config{Dir: "/store", FS: mfs, MemBytes: -1, WriteBuffers: 4})
+	inflight := h.e.store.inflightDir()
+	var dumps []*wire.Dump
+	var pks [][][]byte
+	for i := range 40 {
+		d := testDump(fmt.Sprintf("h%02d", i), byte(i+1), 1, 20000)
+		dumps, pks = append(dumps, d), append(pks, packets(t, d, 1000))
+	}
+	// Interleaved, piece by piece; the last piece of h00 is held back.
+	for j := range pks[0] {
+		for i, pk := range pks {
+			if i == 0 && j == len(pk)-1 {
+				continue
+			}
+			h.feed(pk[j], src1)
+		}
+	}
+	if n := mfs.maxOpen.Load(); n > 4+2 {
+		t.Errorf("%d files open at once with 4 write buffers", n)
+	}
+	ev := h.Events()
+	if len(ev) != 39 {
+		t.Fatalf("%d dumps stored, want 39", len(ev))
+	}
+	for _, e := range ev {
+		i, _ := strconv.Atoi(strings.TrimPrefix(e.Host, "h"))
+		got, _ := mfs.ReadFile(e.Log)
+		if !e.Complete || string(got) != string(dumps[i].Log) {
+			t.Fatalf("%s: complete %v, log differs: %v", e.Host, e.Complete, string(got) != string(dumps[i].Log))
+		}
+	}
+	var left []string
+	for _, n := range mfs.names() {
+		if strings.HasPrefix(n, inflight) {
+			left = append(left, n)
+		}
+	}
+	if len(left) != 1 {
+		t.Fatalf("in .inflight: %v, want h00's file only", left)
+	}
+	// h00 goes idle: stored partial, its temporary file stays; the last
+	// piece then completes it and the file becomes the log.
+	h.now = h.now.Add(time.Minute)
+	h.sweep()
+	ev = h.Events()
+	if len(ev) != 40 || ev[39].Complete {
+		t.Fatalf("events %+v", ev[39:])
+	}
+	if _, err := mfs.Stat(left[0]); err != nil {
+		t.Fatalf("temporary file gone after the partial store: %v", err)
+	}
+	h.feed(pks[0][len(pks[0])-1], src1)
+	ev = h.Events()
+	if len(ev) != 41 || !ev[40].Complete || ev[40].Log != ev[39].Log {
+		t.Fatalf("events %+v", ev[39:])
+	}
+	if got, _ := mfs.ReadFile(ev[40].Log); string(got) != string(dumps[0].Log) {
+		t.Fatal("h00's log differs")
+	}
+	if _, err := mfs.Stat(left[0]); err == nil {
+		t.Fatal("temporary file left after the complete store")
+	}
+	h.e.Close()
+	if n := mfs.open.Load(); n != 0 {
+		t.Errorf("%d files open after Close", n)
+	}
+}
+
+// TestSidecarFailsAfterMove: a complete dump's temporary file is already
+// its log when the sidecar cannot be written; the retry writes the sidecar
+// and keeps the log.
+func TestSidecarFailsAfterMove(t *testing.T) {
+	mfs := newMemFS()
+	h := newHarness(t, Config{Dir: "/store", FS: mfs, MemBytes: -1})
+	d := testDump("side", 1, 1, 5000)
+	mfs.failMeta.Store(true)
+	for _, p := range packets(t, d, 500) {
+		h.feed(p, src1)
+	}
+	if len(h.Events()) != 0 {
+		t.Fatal("stored without a sidecar")
+	}
+	mfs.failMeta.Store(false)
+	h.now = h.now.Add(2 * time.Second)
+	h.sweep()
+	ev := h.Events()
+	if len(ev) != 1 || !ev[0].Complete {
+		t.Fatalf("events %+v", ev)
+	}
+	if got, _ := mfs.ReadFile(ev[0].Log); string(got) != string(d.Log) {
+		t.Fatal("log differs")
+	}
+	b, err := mfs.ReadFile(ev[0].Meta)
+	var m Meta
+	if err == nil {
+		err = json.Unmarshal(b, &m)
+	}
+	if err != nil || !m.Complete || m.TotalLen != 5000 {
+		t.Fatalf("meta %+v: %v", m, err)
 	}
 }
