@@ -29,7 +29,7 @@ type Config struct {
 	MaxDumps     int           // dumps in the in-flight table; default 65536
 	MaxDumpBytes uint32        // largest total_len accepted; default 16 MiB
 	MaxPerSource int           // dumps in the table per source address; default 64
-	WriteBuffers int           // 16 KiB write-coalescing buffers, over all shards; default 1024
+	WriteBuffers int           // 32 KiB write-coalescing buffers, over all shards; default 1024
 	MemBytes     int64         // memory buffers for whole dumps up to 1 MiB (instead of temporary files), over all shards; default 64 MiB, negative: none
 	Shards       int           // worker goroutines; default GOMAXPROCS (at most 16)
 	StoreWorkers int           // goroutines writing finished dumps; fsyncs in parallel share journal commits; default 16

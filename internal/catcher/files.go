@@ -30,7 +30,7 @@ const (
 	// writeBufSize is the size of a write-coalescing buffer: contiguous
 	// pieces of one dump (a dump arrives tail first, piece after piece)
 	// are gathered and written with one pwrite.
-	writeBufSize = 16 << 10
+	writeBufSize = 32 << 10
 	// memDumpMax is the largest dump kept in a memory buffer.
 	memDumpMax = 1 << 20
 	// memMinClass is log2 of the smallest memory buffer.
