@@ -30,6 +30,7 @@ type Config struct {
 	MaxDumpBytes uint32        // largest total_len accepted; default 16 MiB
 	MaxPerSource int           // dumps in the table per source address; default 64
 	WriteBuffers int           // 32 KiB write-coalescing buffers, over all shards; default 1024
+	OpenFiles    int           // temporary files of dumps in flight kept open, over all shards; default MaxDumps, at most the open-file limit less 256
 	MemBytes     int64         // memory buffers for whole dumps up to 1 MiB (instead of temporary files), over all shards; default 64 MiB, negative: none
 	Shards       int           // worker goroutines; default GOMAXPROCS (at most 16)
 	StoreWorkers int           // goroutines writing finished dumps; fsyncs in parallel share journal commits; default 16
@@ -62,6 +63,10 @@ func (c *Config) defaults() {
 	if c.WriteBuffers <= 0 {
 		c.WriteBuffers = 1024
 	}
+	if c.OpenFiles <= 0 {
+		c.OpenFiles = c.MaxDumps
+	}
+	c.OpenFiles = max(min(c.OpenFiles, openFileLimit()-256), 2)
 	if c.MemBytes == 0 {
 		c.MemBytes = 64 << 20
 	}
@@ -116,7 +121,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 	n := cfg.Shards
 	e.inFlight, e.bookBytes = make([]int64, n), make([]int64, n)
 	for i := 0; i < n; i++ {
-		s := newShard(e, (cfg.MaxDumps+n-1)/n, max(cfg.WriteBuffers/n, 2), cfg.MemBytes/int64(n))
+		s := newShard(e, (cfg.MaxDumps+n-1)/n, cfg.WriteBuffers/n, cfg.OpenFiles/n, cfg.MemBytes/int64(n))
 		s.idx = i
 		e.shards = append(e.shards, s)
 	}

@@ -43,9 +43,8 @@ const (
 	syscallChunk = 32 << 10
 )
 
-// region gives d its memory buffer, or else creates its temporary file
-// (left open for the write buffer the caller takes next), if it has
-// neither yet.
+// region gives d its memory buffer, or else creates its temporary file,
+// if it has neither yet.
 func (s *shard) region(d *dump) error {
 	if d.tmp != "" || d.mem != nil {
 		return nil
@@ -59,28 +58,82 @@ func (s *shard) region(d *dump) error {
 	if err != nil {
 		return err
 	}
-	d.tmp, d.f = path, f
+	d.tmp = path
+	s.files.add(d, f, s)
 	return nil
 }
 
-// openTemp reopens d's temporary file if it is closed.
+// openTemp reopens d's temporary file if it was closed.
 func (s *shard) openTemp(d *dump) error {
 	if d.f != nil {
+		s.files.touch(d)
 		return nil
 	}
 	f, err := s.e.store.FS.OpenFile(d.tmp, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
-	d.f = f
+	s.files.add(d, f, s)
 	return nil
 }
 
-func (d *dump) closeTemp() {
-	if d.f != nil {
-		d.f.Close()
-		d.f = nil
+// fileCache keeps a shard's temporary files open, the least recently
+// written closed first beyond max. Sized for every dump in flight (the
+// open-file limit permitting), so that a storm of interleaved dumps does
+// not reopen a file per packet.
+type fileCache struct {
+	lru dump // sentinel: lru.fnext is the most recent
+	n   int
+	max int
+}
+
+func (c *fileCache) init(max int) {
+	c.lru.fnext, c.lru.fprev = &c.lru, &c.lru
+	c.max = max
+}
+
+func (c *fileCache) unlink(d *dump) {
+	d.fprev.fnext, d.fnext.fprev = d.fnext, d.fprev
+	d.fprev, d.fnext = nil, nil
+}
+
+func (c *fileCache) front(d *dump) {
+	d.fnext, d.fprev = c.lru.fnext, &c.lru
+	c.lru.fnext.fprev = d
+	c.lru.fnext = d
+}
+
+func (c *fileCache) touch(d *dump) {
+	if c.lru.fnext != d {
+		c.unlink(d)
+		c.front(d)
 	}
+}
+
+// add makes f d's open file, closing the least recently used one if the
+// cache is full (writing out that dump's buffered run first).
+func (c *fileCache) add(d *dump, f File, s *shard) {
+	for c.n >= c.max && c.lru.fprev != &c.lru {
+		v := c.lru.fprev
+		if fe := v.fe; fe != nil && fe.flush(s) != nil {
+			fe.drop()
+		}
+		c.close(v)
+	}
+	d.f = f
+	c.front(d)
+	c.n++
+}
+
+// close closes d's file if it is open.
+func (c *fileCache) close(d *dump) {
+	if d.f == nil {
+		return
+	}
+	d.f.Close()
+	d.f = nil
+	c.unlink(d)
+	c.n--
 }
 
 // freeRegion releases d's memory buffer or deletes its temporary file
@@ -94,7 +147,7 @@ func (s *shard) freeRegion(d *dump) {
 		s.mem.put(d.mem)
 		d.mem = nil
 	}
-	d.closeTemp()
+	s.files.close(d)
 	if d.tmp != "" {
 		s.e.store.FS.Remove(d.tmp)
 		d.tmp = ""
@@ -243,7 +296,6 @@ func (c *bufPool) release(d *dump, s *shard) {
 	if fe.flush(s) != nil {
 		fe.drop()
 	}
-	d.closeTemp()
 	fe.d, d.fe = nil, nil
 	c.unlink(fe)
 	fe.prev, fe.next = c.lru.prev, &c.lru

@@ -42,7 +42,8 @@ type dump struct {
 	ranges                     rangeSet
 	fe                         *writeBuf
 	tmp                        string // temporary file in .inflight, "" until the first write (or once it became the log)
-	f                          File   // tmp, open while the dump holds fe
+	f                          File   // tmp, when open (in the shard's fileCache)
+	fprev, fnext               *dump  // fileCache LRU
 	mem                        []byte // or the dump's bytes in memory (len total)
 	logMoved                   bool   // tmp was renamed into place as the complete log; the sidecar may still be due
 	slot                       bool   // holds one of its source address's --max-per-source slots
@@ -65,6 +66,7 @@ type shard struct {
 	n, cap  int
 	bufs    bufPool
 	mem     memPool
+	files   fileCache
 	tmpSeq  uint64 // names temporary files
 	copyBuf []byte
 	lastLog time.Time
@@ -76,10 +78,11 @@ type shard struct {
 	bookkeeping int64
 }
 
-func newShard(e *Engine, capacity, files int, memBudget int64) *shard {
+func newShard(e *Engine, capacity, bufs, openFiles int, memBudget int64) *shard {
 	s := &shard{e: e, table: make(map[dumpKey]*dump), cap: max(capacity, 1)}
 	s.lru.next, s.lru.prev = &s.lru, &s.lru
-	s.bufs.init(max(files, 2))
+	s.bufs.init(max(bufs, 2))
+	s.files.init(max(openFiles, 2))
 	s.mem.budget = memBudget
 	return s
 }
@@ -399,7 +402,7 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 	d.storing = false
 	s.pending--
 	if r.moved { // the temporary file is the stored log now: keep it
-		d.closeTemp()
+		s.files.close(d)
 		d.tmp, d.logMoved = "", true
 	}
 	if r.err != nil && !errors.Is(r.err, errSkip) {

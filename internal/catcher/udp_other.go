@@ -58,3 +58,6 @@ func RecvBufSize(c *net.UDPConn) int { return 0 }
 func Capture(ctx context.Context, iface string, port uint16, f *Feeder, ready func()) error {
 	return errors.New("capture is only supported on Linux")
 }
+
+// openFileLimit is a conservative open-file limit where it is not asked.
+func openFileLimit() int { return 1024 }
