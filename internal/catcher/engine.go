@@ -269,6 +269,7 @@ func (e *Engine) run(s *shard, w *worker) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	var p wire.Packet
+	single := len(e.shards) == 1 // the Feeder has not validated the packets
 	for {
 		select {
 		case b, ok := <-w.in:
@@ -278,7 +279,12 @@ func (e *Engine) run(s *shard, w *worker) {
 			}
 			now := e.cfg.Now()
 			for _, it := range b.items {
-				if p.DecodeFromBytes(b.buf[it.off:it.off+it.n]) == nil {
+				pkt := b.buf[it.off : it.off+it.n]
+				if single {
+					if e.validate(&p, pkt) {
+						s.handle(&p, it.src, now)
+					}
+				} else if p.DecodeFromBytes(pkt) == nil {
 					s.handle(&p, it.src, now)
 				}
 			}
@@ -310,6 +316,18 @@ func (e *Engine) Close() {
 	e.storeWG.Wait()
 }
 
+// validate decodes b into p and counts it as decoded or malformed.
+func (e *Engine) validate(p *wire.Packet, b []byte) bool {
+	if err := p.DecodeFromBytes(b); err != nil {
+		if de, ok := err.(wire.DecodeError); ok {
+			e.metrics.Malformed(de).Inc()
+		}
+		return false
+	}
+	e.metrics.Decoded.Inc()
+	return true
+}
+
 // Feeder hands packets to the shards. Each source goroutine has its own.
 type Feeder struct {
 	e   *Engine
@@ -322,19 +340,20 @@ func (e *Engine) NewFeeder() *Feeder {
 	return &Feeder{e: e, cur: make([]*batch, len(e.shards))}
 }
 
-// Add validates one UDP payload from src and queues it for its shard. b
-// is copied; the caller may reuse it. It counts the packet as received.
+// Add queues one UDP payload from src for its shard, validating it first
+// when there are several shards (to find the shard; with one, the shard
+// validates it). b is copied; the caller may reuse it. It counts the
+// packet as received.
 func (f *Feeder) Add(b []byte, src netip.AddrPort) {
 	m := f.e.metrics
 	m.Received.Inc()
-	if err := f.p.DecodeFromBytes(b); err != nil {
-		if de, ok := err.(wire.DecodeError); ok {
-			m.Malformed(de).Inc()
+	i := 0
+	if len(f.e.shards) > 1 {
+		if !f.e.validate(&f.p, b) {
+			return
 		}
-		return
-	}
-	m.Decoded.Inc()
-	i := f.e.shardOf(&f.p)
+		i = f.e.shardOf(&f.p)
+	} // else the one shard validates: it decodes every packet anyway
 	w := f.e.workers[i]
 	bt := f.cur[i]
 	if bt != nil && (len(bt.buf)+len(b) > cap(bt.buf) || len(bt.items) == cap(bt.items)) {

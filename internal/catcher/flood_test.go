@@ -134,3 +134,41 @@ func TestFlood(t *testing.T) {
 	}
 	t.Logf("fake dumps %d, heap growth %d KiB, partial stored %v", fakes, grown>>10, counterValue(m.DumpsPart))
 }
+
+// TestFeederCounts: received, decoded and malformed packets are counted
+// the same whether the Feeder validates (several shards) or the one shard
+// does.
+func TestFeederCounts(t *testing.T) {
+	for _, shards := range []int{1, 3} {
+		e, err := NewEngine(Config{Dir: t.TempDir(), FS: noSyncFS{}, Shards: shards,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Start()
+		f := e.NewFeeder()
+		src := netip.MustParseAddrPort("192.0.2.9:6667")
+		pk := packets(t, testDump("count", 1, 1, 5000), 1000)
+		for _, p := range pk {
+			f.Add(p, src)
+			f.Add([]byte("NOPE, not a packet at all, but long enough to be read"), src)
+			f.Add(p[:10], src)
+		}
+		f.Flush()
+		e.Close()
+		m := e.Metrics()
+		n := float64(len(pk))
+		if got := counterValue(m.Received); got != 3*n {
+			t.Errorf("%d shards: received %v, want %v", shards, got, 3*n)
+		}
+		if got := counterValue(m.Decoded); got != n {
+			t.Errorf("%d shards: decoded %v, want %v", shards, got, n)
+		}
+		if got := counterValue(m.Malformed(wire.ErrMagic)) + counterValue(m.Malformed(wire.ErrShort)); got != 2*n {
+			t.Errorf("%d shards: malformed %v, want %v", shards, got, 2*n)
+		}
+		if got := counterValue(m.DumpsFull); got != 1 {
+			t.Errorf("%d shards: %v dumps complete, want 1", shards, got)
+		}
+	}
+}
