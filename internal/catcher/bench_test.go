@@ -103,3 +103,29 @@ func BenchmarkFeeder(b *testing.B) {
 	f.Flush()
 	e.Close()
 }
+
+// BenchmarkStoreComplete measures storing one complete 128 KiB dump from
+// its temporary file, with fsyncs (on the file system of TMPDIR): the
+// rename into place, the sidecar, the directory, and the event.
+func BenchmarkStoreComplete(b *testing.B) {
+	h := newHarness(&testing.T{}, Config{Dir: b.TempDir(), FS: OSFS{}, MemBytes: -1})
+	pk := benchPackets(b, 128<<10)
+	s := h.e.shards[0]
+	var p wire.Packet
+	for i := 0; i < b.N; i++ {
+		for j, pkt := range pk {
+			binary.BigEndian.PutUint32(pkt[28:], uint32(i)+1)
+			if err := p.DecodeFromBytes(pkt); err != nil {
+				b.Fatal(err)
+			}
+			if j == len(pk)-1 {
+				b.StartTimer()
+			}
+			s.handle(&p, src1, h.now)
+			b.StopTimer()
+		}
+	}
+	if len(h.Events()) != b.N {
+		b.Fatalf("%d dumps stored, want %d", len(h.Events()), b.N)
+	}
+}

@@ -1,7 +1,6 @@
 package catcher
 
 import (
-	"encoding/json"
 	"io"
 	"sync"
 	"time"
@@ -41,21 +40,24 @@ func newEvent(m *Meta, logPath, metaPath string) Event {
 	}
 }
 
-// EventWriter writes events as JSON lines; safe for concurrent use.
+// EventWriter writes events as JSON lines, one write each; safe for
+// concurrent use.
 type EventWriter struct {
 	mu  sync.Mutex
 	w   io.Writer
-	enc *json.Encoder
+	buf []byte
 }
 
 // NewEventWriter returns an EventWriter on w.
 func NewEventWriter(w io.Writer) *EventWriter {
-	return &EventWriter{w: w, enc: json.NewEncoder(w)}
+	return &EventWriter{w: w}
 }
 
 // Write writes one event line.
 func (ew *EventWriter) Write(ev Event) error {
 	ew.mu.Lock()
 	defer ew.mu.Unlock()
-	return ew.enc.Encode(ev)
+	ew.buf = ev.appendJSON(ew.buf[:0])
+	_, err := ew.w.Write(ew.buf)
+	return err
 }

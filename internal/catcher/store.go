@@ -343,11 +343,7 @@ func (s *Store) storeDump(m *Meta, dumpTime time.Time, src LogSource, rs *rangeS
 			return logPath, metaPath, 0, false, err
 		}
 	}
-	data, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return logPath, metaPath, 0, moved, err
-	}
-	data = append(data, '\n')
+	data := append(m.appendJSON(buf[:0]), '\n') // buf is free again: the log is written
 	if err := s.writeFileAtomic(metaPath, data); err != nil {
 		return logPath, metaPath, 0, moved, err
 	}
