@@ -14,9 +14,10 @@ import (
 // When the dump is complete that file is its log: storing it is an fsync
 // and a rename, so every byte goes into the page cache once. A partial
 // dump's log (with gap markers) is copied out of it, and the temporary
-// file stays for the pieces still to come. A dump holds its file open only
-// while it holds a write buffer, so the open files are bounded by
-// Config.WriteBuffers whatever the number of dumps in flight.
+// file stays for the pieces still to come. The files stay open between
+// writes, in a shard's fileCache bounded by Config.OpenFiles (and the
+// process's open-file limit), so that a storm of interleaved dumps does not
+// reopen a file per packet.
 //
 // Except for a bounded number of small dumps: while the shard's share of
 // Config.MemBytes lasts, a dump of at most memDumpMax bytes gets a buffer

@@ -22,6 +22,9 @@ type memFS struct {
 	failMeta atomic.Bool
 	// open counts files open now; maxOpen is the most open at once.
 	open, maxOpen atomic.Int64
+	// stale counts writes through a temporary file that was renamed or
+	// removed since it was opened.
+	stale atomic.Int64
 }
 
 // memData is a sparse file: 4 KiB chunks.
@@ -97,7 +100,9 @@ func (m *memFS) OpenFile(name string, flag int, perm os.FileMode) (File, error) 
 		m.files[name] = d
 	}
 	if flag&os.O_TRUNC != 0 {
+		d.mu.Lock()
 		d.chunks, d.size = nil, 0
+		d.mu.Unlock()
 	}
 	if n := m.open.Add(1); n > m.maxOpen.Load() {
 		m.maxOpen.Store(n)
@@ -192,6 +197,11 @@ func (f *memFile) WriteAt(p []byte, off int64) (int, error) {
 	if f.fs.full.Load() || f.fs.failMeta.Load() && strings.HasSuffix(f.name, ".json.tmp") {
 		return 0, errFull
 	}
+	f.fs.mu.Lock()
+	if strings.Contains(f.name, "/.inflight/") && f.fs.files[f.name] != f.d {
+		f.fs.stale.Add(1)
+	}
+	f.fs.mu.Unlock()
 	f.d.mu.Lock()
 	defer f.d.mu.Unlock()
 	f.d.writeAt(p, off)

@@ -60,18 +60,23 @@ type dump struct {
 // shard owns a subset of the dumps (by key hash). Its methods are called
 // from one goroutine only.
 type shard struct {
-	e       *Engine
-	table   map[dumpKey]*dump
-	lru     dump // sentinel: lru.next is the most recent
-	n, cap  int
-	bufs    bufPool
-	mem     memPool
-	files   fileCache
-	tmpSeq  uint64 // names temporary files
-	copyBuf []byte
-	lastLog time.Time
-	results chan storeResult // from store workers; nil when not started
-	pending int              // stores started and not yet applied
+	e      *Engine
+	table  map[dumpKey]*dump
+	lru    dump // sentinel: lru.next is the most recent
+	n, cap int
+	bufs   bufPool
+	mem    memPool
+	files  fileCache
+	tmpSeq uint64 // names temporary files
+	// draining holds the dumps forgotten (evicted) while a store worker
+	// still writes them out, by key: a packet of such a dump takes it back
+	// instead of starting a second dump that would be stored under the
+	// same names at the same time.
+	draining map[dumpKey]*dump
+	copyBuf  []byte
+	lastLog  time.Time
+	results  chan storeResult // from store workers; nil when not started
+	pending  int              // stores started and not yet applied
 
 	idx         int
 	inFlight    int64 // published to the engine in sweeps
@@ -79,7 +84,7 @@ type shard struct {
 }
 
 func newShard(e *Engine, capacity, bufs, openFiles int, memBudget int64) *shard {
-	s := &shard{e: e, table: make(map[dumpKey]*dump), cap: max(capacity, 1)}
+	s := &shard{e: e, table: make(map[dumpKey]*dump), draining: make(map[dumpKey]*dump), cap: max(capacity, 1)}
 	s.lru.next, s.lru.prev = &s.lru, &s.lru
 	s.bufs.init(max(bufs, 2))
 	s.files.init(max(openFiles, 2))
@@ -191,6 +196,18 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, now time.T
 		m.Dropped(DropMaxDumps).Inc()
 		return nil
 	}
+	if d := s.draining[k]; d != nil && d.host == string(p.Host) {
+		if !s.e.sources.acquire(d.src.Addr()) {
+			m.Dropped(DropPerSource).Inc()
+			return nil
+		}
+		delete(s.draining, k)
+		d.removed, d.slot, d.last = false, true, now
+		s.table[k] = d
+		s.pushFront(d)
+		s.n++
+		return d
+	}
 	if !s.e.sources.acquire(src.Addr()) {
 		m.Dropped(DropPerSource).Inc()
 		return nil
@@ -236,6 +253,7 @@ func (s *shard) remove(d *dump) {
 	if d.storing {
 		// The store worker still reads the region: freed in applyResult.
 		d.removed = true
+		s.draining[d.key] = d
 		if fe := d.fe; fe != nil {
 			fe.lo, fe.hi = 0, 0
 			s.bufs.release(d, s)
@@ -410,7 +428,12 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 		s.logErr(now, "cannot store dump; will retry", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
 		d.retryAt = now.Add(time.Second)
 		if d.removed {
-			s.e.log.Error("dump lost: evicted and not storable", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
+			s.undrain(d)
+			if r.moved {
+				s.e.log.Error("dump evicted: its complete log is stored, its sidecar is not", "host", d.host, "dump_seq", d.key.seq, "log", r.logPath, "err", r.err)
+			} else {
+				s.e.log.Error("dump lost: evicted and not storable", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
+			}
 			s.freeRegion(d)
 		}
 		return
@@ -430,6 +453,7 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 		}
 	}
 	if d.removed {
+		s.undrain(d)
 		s.freeRegion(d)
 		return
 	}
@@ -440,6 +464,13 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 	}
 	// A dump completed while its partial copy was being stored is stored
 	// again by the next sweep (no recursion here: finalize applies results).
+}
+
+// undrain takes a removed dump whose store ended out of draining.
+func (s *shard) undrain(d *dump) {
+	if s.draining[d.key] == d {
+		delete(s.draining, d.key)
+	}
 }
 
 // sweep stores dumps idle for cfg.Idle as partial and forgets stored ones

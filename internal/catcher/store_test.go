@@ -3,6 +3,9 @@ package catcher
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -287,5 +290,106 @@ func TestSidecarFailsAfterMove(t *testing.T) {
 	}
 	if err != nil || !m.Complete || m.TotalLen != 5000 {
 		t.Fatalf("meta %+v: %v", m, err)
+	}
+}
+
+// TestStoresUnderEviction runs the started engine (store workers
+// concurrent with the shards) with a table so small that dumps are evicted
+// while their stores run and their next packets take them back, with and
+// without memory buffers, with and without write failures coming and
+// going. No write may go into a temporary file after its rename, nothing
+// may be left open or in .inflight, and every sidecar must be valid JSON
+// and, without failures, describe its log exactly. (With failures an
+// evicted dump whose sidecar cannot be written after its log was is given
+// up, logged as an error: its log and an older sidecar may then disagree.)
+func TestStoresUnderEviction(t *testing.T) {
+	for seed := uint64(0); seed < 6; seed++ {
+		for _, mem := range []int64{-1, 40 << 10} {
+			for _, faults := range []bool{false, true} {
+				storesUnderEviction(t, seed, mem, faults)
+			}
+		}
+	}
+}
+
+func storesUnderEviction(t *testing.T, seed uint64, mem int64, faults bool) {
+	mfs := newMemFS()
+	e, err := NewEngine(Config{Dir: "/s", FS: mfs, Idle: 3 * time.Millisecond, Retain: 5 * time.Millisecond,
+		MaxDumps: 6, MaxPerSource: 1 << 20, Shards: 2, StoreWorkers: 4, WriteBuffers: 4, OpenFiles: 4,
+		MemBytes: mem, MaxDumpBytes: 1 << 20, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Start()
+	f := e.NewFeeder()
+	r := rand.New(rand.NewPCG(seed, 99))
+	dumps := map[string]*wire.Dump{}
+	var all [][]byte
+	for i := range 30 {
+		d := testDump(fmt.Sprintf("h%02d", i), byte(i+1), 1, 5000+r.IntN(60000))
+		dumps[string(d.Host)] = d
+		pk := packets(t, d, 700+r.IntN(1000))
+		all = append(all, pk...)
+		for range 3 {
+			all = append(all, pk[r.IntN(len(pk))])
+		}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fr := rand.New(rand.NewPCG(seed, 5))
+		for faults {
+			select {
+			case <-stop:
+				mfs.full.Store(false)
+				mfs.failMeta.Store(false)
+				return
+			case <-time.After(time.Duration(fr.IntN(300)) * time.Microsecond):
+				mfs.full.Store(fr.IntN(4) == 0)
+				mfs.failMeta.Store(fr.IntN(4) == 0)
+			}
+		}
+	}()
+	for i, p := range shuffled(r, all) {
+		f.Add(p, src1)
+		if i%7 == 0 {
+			f.Flush()
+		}
+		if r.IntN(50) == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	f.Flush()
+	close(stop)
+	<-done
+	e.Close()
+	where := fmt.Sprintf("seed %d, mem %d, faults %v", seed, mem, faults)
+	if n := mfs.stale.Load(); n != 0 {
+		t.Errorf("%s: %d writes into renamed or removed temporary files", where, n)
+	}
+	if n := mfs.open.Load(); n != 0 {
+		t.Errorf("%s: %d files left open", where, n)
+	}
+	for _, n := range mfs.names() {
+		if strings.HasPrefix(n, "/s/.inflight/") {
+			t.Errorf("%s: left %s", where, n)
+		}
+		if !strings.HasSuffix(n, ".json") {
+			continue
+		}
+		b, _ := mfs.ReadFile(n)
+		var m Meta
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("%s: %s: %v", where, n, err)
+		}
+		lg, err := mfs.ReadFile(strings.TrimSuffix(n, ".json") + ".log")
+		if err != nil {
+			t.Errorf("%s: %v", where, err)
+			continue
+		}
+		if want := expectLog(dumps[m.Host].Log, m.Missing); string(lg) != want && !faults {
+			t.Errorf("%s: %s: log of %d bytes does not match its sidecar (missing %v, want %d bytes)", where, n, len(lg), m.Missing, len(want))
+		}
 	}
 }
