@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"runtime"
 	"sync"
 	"testing"
@@ -101,6 +103,9 @@ func TestFlood(t *testing.T) {
 	runtime.ReadMemStats(&ms)
 	grown := int64(ms.HeapAlloc) - int64(heap0)
 	e.Close()
+	if left, err := os.ReadDir(filepath.Join(dir, ".inflight")); err != nil || len(left) != 0 {
+		t.Errorf("%d files left in .inflight (%v)", len(left), err)
+	}
 	// Fake dumps may take the whole memory-buffer budget (then the good
 	// ones take temporary files): bounded, but part of the bound.
 	if limit := 48<<20 + e.Config().MemBytes; grown > limit {
