@@ -20,6 +20,8 @@ type memFS struct {
 	full  atomic.Bool
 	// failMeta makes writes to sidecars (".json" temporary files) fail.
 	failMeta atomic.Bool
+	// failSyncDir makes directory fsyncs fail.
+	failSyncDir atomic.Bool
 	// open counts files open now; maxOpen is the most open at once.
 	open, maxOpen atomic.Int64
 	// stale counts writes through a temporary file that was renamed or
@@ -176,7 +178,12 @@ func (m *memFS) Stat(name string) (os.FileInfo, error) {
 	return memInfo{name, d.size}, nil
 }
 
-func (m *memFS) SyncDir(string) error { return nil }
+func (m *memFS) SyncDir(string) error {
+	if m.failSyncDir.Load() {
+		return errFull
+	}
+	return nil
+}
 
 func (m *memFS) names() []string {
 	m.mu.Lock()

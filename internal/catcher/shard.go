@@ -71,7 +71,8 @@ type shard struct {
 	// draining holds the dumps forgotten (evicted) while a store worker
 	// still writes them out, by key: a packet of such a dump takes it back
 	// instead of starting a second dump that would be stored under the
-	// same names at the same time.
+	// same names at the same time. An evicted dump whose store fails stays
+	// here (up to cap of them) and the sweeps retry it.
 	draining map[dumpKey]*dump
 	copyBuf  []byte
 	lastLog  time.Time
@@ -203,6 +204,10 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, now time.T
 		}
 		delete(s.draining, k)
 		d.removed, d.slot, d.last = false, true, now
+		if !d.storing { // its store failed: still to be stored
+			d.dirty = true
+			s.inFlight++
+		}
 		s.table[k] = d
 		s.pushFront(d)
 		s.n++
@@ -428,6 +433,9 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 		s.logErr(now, "cannot store dump; will retry", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
 		d.retryAt = now.Add(time.Second)
 		if d.removed {
+			if len(s.draining) <= s.cap {
+				return // kept in draining: the sweeps retry it
+			}
 			s.undrain(d)
 			if r.moved {
 				s.e.log.Error("dump evicted: its complete log is stored, its sidecar is not", "host", d.host, "dump_seq", d.key.seq, "log", r.logPath, "err", r.err)
@@ -493,6 +501,12 @@ func (s *shard) sweep(now time.Time) {
 		}
 		d = prev
 	}
+	for _, d := range s.draining { // evicted dumps whose store failed: retry
+		if !d.storing && !now.Before(d.retryAt) {
+			s.finalize(d, now)
+		}
+		bk += d.memBytes()
+	}
 	s.bookkeeping = bk + int64(s.bufs.memBytes()) + s.mem.used
 	s.e.publish(s)
 }
@@ -523,6 +537,19 @@ func (s *shard) flushAll(now time.Time) {
 		}
 		s.remove(d)
 		d = prev
+	}
+	for _, d := range s.draining { // evicted dumps whose store failed
+		if !d.storing {
+			s.finalize(d, now)
+		}
+	}
+	for s.pending > 0 {
+		s.applyResult(<-s.results, now)
+	}
+	for _, d := range s.draining {
+		s.e.log.Error("dump lost: evicted and not storable", "host", d.host, "dump_seq", d.key.seq, "log", d.logPath)
+		s.undrain(d)
+		s.freeRegion(d)
 	}
 	s.e.publish(s)
 }

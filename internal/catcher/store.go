@@ -158,8 +158,8 @@ func GapMarker(r Range) string {
 }
 
 // writeLog copies the present ranges of src (nil if nothing was written)
-// to a new file at path through a temporary file, with gap markers, and
-// returns the bytes written.
+// with gap markers to a new, fsynced temporary file next to path, to be
+// renamed to path by the caller, and returns the bytes written.
 func (s *Store) writeLog(path string, src io.ReaderAt, total uint32, rs *rangeSet, buf []byte) (int64, error) {
 	tmp := tmpName(path)
 	f, err := s.FS.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
@@ -253,15 +253,12 @@ func (s *Store) writeLog(path string, src io.ReaderAt, total uint32, rs *rangeSe
 		s.FS.Remove(tmp)
 		return 0, err
 	}
-	if err := s.FS.Rename(tmp, path); err != nil {
-		s.FS.Remove(tmp)
-		return 0, err
-	}
 	return n, nil
 }
 
-// writeFileAtomic writes data to path through a temporary file.
-func (s *Store) writeFileAtomic(path string, data []byte) error {
+// writeTemp writes data to a new, fsynced temporary file next to path, to
+// be renamed to path by the caller.
+func (s *Store) writeTemp(path string, data []byte) error {
 	tmp := tmpName(path)
 	f, err := s.FS.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
 	if err != nil {
@@ -273,9 +270,6 @@ func (s *Store) writeFileAtomic(path string, data []byte) error {
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = s.FS.Rename(tmp, path)
 	}
 	if err != nil {
 		s.FS.Remove(tmp)
@@ -301,8 +295,8 @@ type LogSource struct {
 // storeDump writes the log and sidecar of a dump. logPath and metaPath, if
 // set, are where an earlier write of the same dump in this run went; they
 // are replaced. A complete dump's temporary file becomes its log (fsync
-// and rename: moved is true once that is done); otherwise the log is
-// written from src with gap markers. It returns the paths written and the
+// and rename: moved is true once that rename is done); otherwise the log
+// is written from src with gap markers. It returns the paths written and the
 // log's size.
 func (s *Store) storeDump(m *Meta, dumpTime time.Time, src LogSource, rs *rangeSet, buf []byte, logPath, metaPath string) (_, _ string, n int64, moved bool, err error) {
 	hostDir := filepath.Join(s.Dir, m.HostDir)
@@ -319,14 +313,18 @@ func (s *Store) storeDump(m *Meta, dumpTime time.Time, src LogSource, rs *rangeS
 		}
 	}
 	m.Log = filepath.Base(logPath)
+	// Both files are written and fsynced under temporary names first and
+	// renamed after, so that a failed write (a full disk) leaves the
+	// stored pair as it was, never a new log with an old sidecar.
+	logTmp := "" // to rename to logPath
 	switch {
 	case src.Moved:
 		n = int64(m.TotalLen)
 	case m.Complete && src.Tmp != "":
-		if err := s.moveLog(src.Tmp, logPath); err != nil {
+		if err := s.syncFile(src.Tmp); err != nil {
 			return logPath, metaPath, 0, false, err
 		}
-		n, moved = int64(m.TotalLen), true
+		logTmp, n = src.Tmp, int64(m.TotalLen)
 	default:
 		var r io.ReaderAt // nil: nothing was written
 		if src.Mem != nil {
@@ -342,9 +340,28 @@ func (s *Store) storeDump(m *Meta, dumpTime time.Time, src LogSource, rs *rangeS
 		if n, err = s.writeLog(logPath, r, m.TotalLen, rs, buf); err != nil {
 			return logPath, metaPath, 0, false, err
 		}
+		logTmp = tmpName(logPath)
+	}
+	dropLogTmp := func() {
+		if logTmp != "" && logTmp != src.Tmp { // the dump's own file stays for a retry
+			s.FS.Remove(logTmp)
+		}
 	}
 	data := append(m.appendJSON(buf[:0]), '\n') // buf is free again: the log is written
-	if err := s.writeFileAtomic(metaPath, data); err != nil {
+	if err := s.writeTemp(metaPath, data); err != nil {
+		dropLogTmp()
+		return logPath, metaPath, 0, false, err
+	}
+	if logTmp != "" {
+		if err := s.FS.Rename(logTmp, logPath); err != nil {
+			dropLogTmp()
+			s.FS.Remove(tmpName(metaPath))
+			return logPath, metaPath, 0, false, err
+		}
+		moved = logTmp == src.Tmp
+	}
+	if err := s.FS.Rename(tmpName(metaPath), metaPath); err != nil {
+		s.FS.Remove(tmpName(metaPath))
 		return logPath, metaPath, 0, moved, err
 	}
 	if err := s.FS.SyncDir(hostDir); err != nil {
@@ -353,10 +370,9 @@ func (s *Store) storeDump(m *Meta, dumpTime time.Time, src LogSource, rs *rangeS
 	return logPath, metaPath, n, moved, nil
 }
 
-// moveLog makes a complete dump's temporary file its log at path: fsync,
-// then rename (the caller fsyncs the directory).
-func (s *Store) moveLog(tmp, path string) error {
-	f, err := s.FS.OpenFile(tmp, os.O_RDONLY, 0)
+// syncFile fsyncs the file at path.
+func (s *Store) syncFile(path string) error {
+	f, err := s.FS.OpenFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}
@@ -364,8 +380,5 @@ func (s *Store) moveLog(tmp, path string) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	if err != nil {
-		return err
-	}
-	return s.FS.Rename(tmp, path)
+	return err
 }

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -259,49 +260,79 @@ func TestTemporaryFiles(t *testing.T) {
 	}
 }
 
-// TestSidecarFailsAfterMove: a complete dump's temporary file is already
-// its log when the sidecar cannot be written; the retry writes the sidecar
-// and keeps the log.
-func TestSidecarFailsAfterMove(t *testing.T) {
-	mfs := newMemFS()
-	h := newHarness(t, Config{Dir: "/store", FS: mfs, MemBytes: -1})
-	d := testDump("side", 1, 1, 5000)
-	mfs.failMeta.Store(true)
-	for _, p := range packets(t, d, 500) {
-		h.feed(p, src1)
+// TestStoreFailures: a complete dump stored from its temporary file when
+// the sidecar cannot be written keeps the file for the retry and changes
+// nothing stored; when the directory fsync fails after both renames, the
+// retry writes only the sidecar again (the log is in place). Either way
+// the dump ends up stored whole, with nothing left in .inflight.
+func TestStoreFailures(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fail func(*memFS) *atomic.Bool
+	}{
+		{"sidecar", func(m *memFS) *atomic.Bool { return &m.failMeta }},
+		{"syncdir", func(m *memFS) *atomic.Bool { return &m.failSyncDir }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mfs := newMemFS()
+			h := newHarness(t, Config{Dir: "/store", FS: mfs, MemBytes: -1})
+			d := testDump("side", 1, 1, 5000)
+			tc.fail(mfs).Store(true)
+			for _, p := range packets(t, d, 500) {
+				h.feed(p, src1)
+			}
+			if len(h.Events()) != 0 {
+				t.Fatal("stored despite the failure")
+			}
+			sd := h.e.shards[0].table[keyOf(h.e.seed, mustDecode(t, packets(t, d, 500)[0]))]
+			if tc.name == "sidecar" && (sd.tmp == "" || sd.logMoved) {
+				t.Fatalf("temporary file %q, moved %v after a failed sidecar", sd.tmp, sd.logMoved)
+			}
+			if tc.name == "syncdir" && (sd.tmp != "" || !sd.logMoved) {
+				t.Fatalf("temporary file %q, moved %v after a failed directory fsync", sd.tmp, sd.logMoved)
+			}
+			tc.fail(mfs).Store(false)
+			h.now = h.now.Add(2 * time.Second)
+			h.sweep()
+			ev := h.Events()
+			if len(ev) != 1 || !ev[0].Complete {
+				t.Fatalf("events %+v", ev)
+			}
+			if got, _ := mfs.ReadFile(ev[0].Log); string(got) != string(d.Log) {
+				t.Fatal("log differs")
+			}
+			b, err := mfs.ReadFile(ev[0].Meta)
+			var m Meta
+			if err == nil {
+				err = json.Unmarshal(b, &m)
+			}
+			if err != nil || !m.Complete || m.TotalLen != 5000 {
+				t.Fatalf("meta %+v: %v", m, err)
+			}
+			for _, n := range mfs.names() {
+				if strings.HasPrefix(n, h.e.store.inflightDir()) || strings.HasSuffix(n, ".tmp") {
+					t.Fatalf("left %s", n)
+				}
+			}
+		})
 	}
-	if len(h.Events()) != 0 {
-		t.Fatal("stored without a sidecar")
+}
+
+func mustDecode(t *testing.T, b []byte) *wire.Packet {
+	var p wire.Packet
+	if err := p.DecodeFromBytes(b); err != nil {
+		t.Fatal(err)
 	}
-	mfs.failMeta.Store(false)
-	h.now = h.now.Add(2 * time.Second)
-	h.sweep()
-	ev := h.Events()
-	if len(ev) != 1 || !ev[0].Complete {
-		t.Fatalf("events %+v", ev)
-	}
-	if got, _ := mfs.ReadFile(ev[0].Log); string(got) != string(d.Log) {
-		t.Fatal("log differs")
-	}
-	b, err := mfs.ReadFile(ev[0].Meta)
-	var m Meta
-	if err == nil {
-		err = json.Unmarshal(b, &m)
-	}
-	if err != nil || !m.Complete || m.TotalLen != 5000 {
-		t.Fatalf("meta %+v: %v", m, err)
-	}
+	return &p
 }
 
 // TestStoresUnderEviction runs the started engine (store workers
 // concurrent with the shards) with a table so small that dumps are evicted
 // while their stores run and their next packets take them back, with and
 // without memory buffers, with and without write failures coming and
-// going. No write may go into a temporary file after its rename, nothing
-// may be left open or in .inflight, and every sidecar must be valid JSON
-// and, without failures, describe its log exactly. (With failures an
-// evicted dump whose sidecar cannot be written after its log was is given
-// up, logged as an error: its log and an older sidecar may then disagree.)
+// going (off before Close, which retries). No write may go into a
+// temporary file after its rename, nothing may be left open or in
+// .inflight, and every sidecar must describe its log exactly.
 func TestStoresUnderEviction(t *testing.T) {
 	for seed := uint64(0); seed < 6; seed++ {
 		for _, mem := range []int64{-1, 40 << 10} {
@@ -388,7 +419,7 @@ func storesUnderEviction(t *testing.T, seed uint64, mem int64, faults bool) {
 			t.Errorf("%s: %v", where, err)
 			continue
 		}
-		if want := expectLog(dumps[m.Host].Log, m.Missing); string(lg) != want && !faults {
+		if want := expectLog(dumps[m.Host].Log, m.Missing); string(lg) != want {
 			t.Errorf("%s: %s: log of %d bytes does not match its sidecar (missing %v, want %d bytes)", where, n, len(lg), m.Missing, len(want))
 		}
 	}
