@@ -33,7 +33,8 @@ if [ "$mode" = sink ] || [ "$mode" = store ]; then
 	fi
 	GOMAXPROCS=1 taskset -c 0 "$bin/loadgen" --sink $store --target "127.0.0.1:$port" >"$work/sink.json" 2>"$work/sink.err" &
 else
-	GOMAXPROCS=1 taskset -c 0 "$bin/catcher" listen --listen "127.0.0.1:$port" \
+	# --rcvbuf: the same socket buffer as the sink's (the catcher's default is larger)
+	GOMAXPROCS=1 taskset -c 0 "$bin/catcher" listen --listen "127.0.0.1:$port" --rcvbuf 67108864 \
 		--dir "$work/crashes" --events "$work/ev.jsonl" --max-per-source 1000000 \
 		--metrics "127.0.0.1:$((port + 2401))" ${CATCHER_FLAGS:-} 2>"$work/catcher.err" &
 fi

@@ -100,7 +100,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 				Usage: "receive dumps on a UDP socket",
 				Flags: append(pipelineFlags(),
 					&cli.StringFlag{Name: "listen", Value: fmt.Sprintf(":%d", wire.DefaultPort), Usage: "UDP `ADDR:PORT` (\":6668\" is every IPv4 and IPv6 address)"},
-					&cli.IntFlag{Name: "rcvbuf", Value: 64 << 20, Usage: "socket receive buffer `BYTES`"},
+					&cli.IntFlag{Name: "rcvbuf", Value: 256 << 20, Usage: "socket receive buffer `BYTES`"},
 				),
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
