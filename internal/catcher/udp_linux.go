@@ -52,17 +52,6 @@ func ListenUDP(ctx context.Context, addr string, rcvbuf int) (*net.UDPConn, erro
 	return pc.(*net.UDPConn), nil
 }
 
-// ServeUDP receives datagrams on c with recvmmsg, batchLen at a time, into
-// buffers allocated once, and feeds them to f until c is closed.
-func ServeUDP(c *net.UDPConn, f *Feeder) error {
-	return ReadBatches(c, func(pkts [][]byte, srcs []netip.AddrPort) {
-		for i, p := range pkts {
-			f.Add(p, srcs[i])
-		}
-		f.Flush()
-	})
-}
-
 // ReadBatches calls fn with each batch of datagrams one recvmmsg call
 // returns, until c is closed. The slices are reused for the next batch.
 func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort)) error {

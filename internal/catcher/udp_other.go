@@ -22,16 +22,6 @@ func ListenUDP(ctx context.Context, addr string, rcvbuf int) (*net.UDPConn, erro
 	return c, nil
 }
 
-// ServeUDP feeds the datagrams received on c to f until c is closed.
-func ServeUDP(c *net.UDPConn, f *Feeder) error {
-	return ReadBatches(c, func(pkts [][]byte, srcs []netip.AddrPort) {
-		for i, p := range pkts {
-			f.Add(p, srcs[i])
-		}
-		f.Flush()
-	})
-}
-
 // ReadBatches calls fn with each datagram (a batch of one) until c is
 // closed.
 func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort)) error {
@@ -58,6 +48,3 @@ func RecvBufSize(c *net.UDPConn) int { return 0 }
 func Capture(ctx context.Context, iface string, port uint16, f *Feeder, ready func()) error {
 	return errors.New("capture is only supported on Linux")
 }
-
-// openFileLimit is a conservative open-file limit where it is not asked.
-func openFileLimit() int { return 1024 }
