@@ -142,6 +142,18 @@ check_main() {
 	say "applying and building the series patch by patch"
 	check_each_patch "$pristine" "${patches[@]}"
 
+	say "the series' final files are driver/'s"
+	local f
+	for f in drivers/net/netoops.c:netoops.c \
+		 Documentation/networking/netoops.rst:netoops.rst; do
+		if cmp -s "$CACHE/tree/${f%%:*}" "$REPO/driver/${f#*:}"; then
+			pass "${f%%:*} is driver/${f#*:}"
+		else
+			diff -u "$REPO/driver/${f#*:}" "$CACHE/tree/${f%%:*}" >&2 || true
+			fail "${f%%:*} after the series differs from driver/${f#*:}"
+		fi
+	done
+
 	say "W=1 and sparse on the whole series"
 	build_objs "NETOOPS=y drivers/net/netoops.o W=1 C=2" "$CACHE/tree" \
 		"$CACHE/build-y" "W=1 C=2" drivers/net/netoops.o
