@@ -150,6 +150,9 @@ func newHarness(t *testing.T) *harness {
 		openNet:          func(string) (network, error) { return h.net, nil },
 		kexecCrashLoaded: h.kexec,
 		cmdline:          h.cmdline,
+		sysModule:        filepath.Join(h.tmp, "sys/module/netoops"),
+		modulesDir:       filepath.Join(h.tmp, "lib/modules"),
+		release:          func() string { return "6.1.0-50-amd64" },
 	}
 	return h
 }
