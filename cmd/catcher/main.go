@@ -216,6 +216,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 					return catcher.Show(stdout, d, color)
 				},
 			},
+			manCommand(stdout),
 		},
 	}
 }
