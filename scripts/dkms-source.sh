@@ -1,8 +1,8 @@
 #!/bin/sh
 # Assembles the out-of-tree source of netoops, as DKMS and the netoops-dkms
 # package want it: DEST/netoops-VERSION/ with dkms.conf, VERSION, the Kbuild
-# side (dkms/) and the driver itself (driver/netoops.c, unchanged), plus its
-# documentation. Prints the directory.
+# side (dkms/) and the driver itself (driver/netoops.c, unchanged). Prints
+# the directory.
 #
 # Usage: scripts/dkms-source.sh DEST [VERSION]   (VERSION: scripts/version.sh)
 set -eu
@@ -18,7 +18,7 @@ dir=$dest/netoops-$version
 rm -rf "$dir"
 mkdir -p "$dir/features"
 install -m 0644 "$repo/dkms/Kbuild" "$repo/dkms/Makefile" "$repo/dkms/compat.h" \
-	"$repo/driver/netoops.c" "$repo/driver/netoops.rst" "$dir/"
+	"$repo/driver/netoops.c" "$dir/"
 install -m 0644 "$repo"/dkms/features/* "$dir/features/"
 sed "s/@VERSION@/$version/" "$repo/dkms/dkms.conf.in" >"$dir/dkms.conf"
 chmod 0644 "$dir/dkms.conf"
