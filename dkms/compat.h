@@ -68,10 +68,13 @@
 #include <net/ip6_checksum.h>
 #include <net/ipv6.h>
 #include <net/udp.h>
-/* 7.x moved mac_pton() and the hex helpers out of kernel.h. */
-#if __has_include(<linux/hex.h>)
+/*
+ * 7.x moved mac_pton() and the hex helpers out of kernel.h into this header;
+ * Kbuild's include/ stands in for it on older kernels. (Not __has_include():
+ * with gcc 12, an #include of a header __has_include() did not find is then
+ * silently skipped, gcc bug 80753, which would hide a missing header.)
+ */
 #include <linux/hex.h>
-#endif
 
 /* Kbuild refuses these kernels first; this catches a build that bypasses it. */
 #ifdef CONFIG_PREEMPT_RT
@@ -122,17 +125,24 @@ static void netoops_kmsg_dump(struct kmsg_dumper *dumper,
 #endif
 
 /*
- * sysctl tables: since 6.11 a proc_handler takes a const struct ctl_table,
- * and tables have no terminating entry (6.11+ refuses an empty one); before
- * 6.6 register_sysctl() needs that terminator.
+ * sysctl tables: since 6.11 a proc_handler takes a const struct ctl_table;
+ * since 6.13 register_sysctl_sz() takes a const table too, which can stay
+ * in rodata. Before 6.6 register_sysctl() needs a table ending with an
+ * empty entry, which 6.11+ refuses; the driver's table has none.
  *
- * Where handlers take a non-const table, struct ctl_table is renamed for
- * the driver to a struct of the same fields whose handler takes a const
- * one, so the driver's table and handlers compile as they are. Registering
- * copies it into a real, terminated ctl_table whose entries all call one
- * trampoline, which calls the driver's handler with the driver's entry
- * (kept in the real entry's extra2; the kernel reads extra1/extra2 only in
- * its own proc_* handlers, which this table does not use).
+ * Where handlers take a non-const table (before 6.11), struct ctl_table is
+ * renamed for the driver to a struct of the same fields whose handler takes
+ * a const one, so the driver's table and handlers compile as they are.
+ * Registering copies it into a real, terminated ctl_table whose entries all
+ * call one trampoline, which calls the driver's handler with the driver's
+ * entry (kept in the real entry's extra2; the kernel reads extra1/extra2
+ * only in its own proc_* handlers, which this table does not use).
+ *
+ * Where handlers are const but registering wants a writable table (6.11,
+ * 6.12), registering copies the driver's table as it is.
+ *
+ * Either way the copy is freed after unregistering: the header keeps the
+ * table it was registered with (ctl_table_arg).
  */
 #ifndef NETOOPS_HAVE_CTL_TABLE_CONST
 struct netoops_compat_ctl_table {
@@ -186,8 +196,27 @@ netoops_compat_register_sysctl(const char *path,
 		kfree(table);
 	return header;
 }
+#define NETOOPS_COMPAT_SYSCTL_COPY
+#elif !defined(NETOOPS_HAVE_REGISTER_SYSCTL_CONST)
+static struct ctl_table_header *
+netoops_compat_register_sysctl(const char *path,
+			       const struct ctl_table *entries, size_t n)
+{
+	struct ctl_table_header *header;
+	struct ctl_table *table;
 
-/* The header keeps the table it was registered with: free it after. */
+	table = kmemdup(entries, n * sizeof(*entries), GFP_KERNEL);
+	if (!table)
+		return NULL;
+	header = register_sysctl_sz(path, table, n);
+	if (!header)
+		kfree(table);
+	return header;
+}
+#define NETOOPS_COMPAT_SYSCTL_COPY
+#endif
+
+#ifdef NETOOPS_COMPAT_SYSCTL_COPY
 static void netoops_compat_unregister_sysctl(struct ctl_table_header *header)
 {
 	struct ctl_table *table;
@@ -204,6 +233,9 @@ static void netoops_compat_unregister_sysctl(struct ctl_table_header *header)
 	netoops_compat_register_sysctl(path, table, ARRAY_SIZE(table))
 #define unregister_sysctl_table(header) \
 	netoops_compat_unregister_sysctl(header)
+#endif
+
+#ifndef NETOOPS_HAVE_CTL_TABLE_CONST
 #define ctl_table netoops_compat_ctl_table
 #endif
 

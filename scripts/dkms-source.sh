@@ -20,6 +20,9 @@ mkdir -p "$dir/features"
 install -m 0644 "$repo/dkms/Kbuild" "$repo/dkms/Makefile" "$repo/dkms/compat.h" \
 	"$repo/driver/netoops.c" "$dir/"
 install -m 0644 "$repo"/dkms/features/* "$dir/features/"
+(cd "$repo/dkms" && find include -type f) | while read -r f; do
+	install -D -m 0644 "$repo/dkms/$f" "$dir/$f"
+done
 sed "s/@VERSION@/$version/" "$repo/dkms/dkms.conf.in" >"$dir/dkms.conf"
 chmod 0644 "$dir/dkms.conf"
 echo "$version" >"$dir/VERSION"
