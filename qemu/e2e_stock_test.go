@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -183,4 +184,121 @@ fail "no panic"
 	}
 	s.note("%s: module %s taint OE, other kernel's module refused, %s, test dump %d bytes, reloaded, panic dump %d bytes",
 		release, version, checked, len(test), len(panicLog))
+}
+
+// secureBootESP fills dir as an EFI system partition that boots c's kernel
+// the way a Debian machine with Secure Boot does: shim (signed by
+// Microsoft) as the removable-media loader, grub (signed by Debian) next
+// to it with a grub.cfg holding the kernel, initrd and command line; the
+// kernel is Debian's signed vmlinuz as it is.
+func secureBootESP(dir, sb string, c *VMConfig) error {
+	boot := filepath.Join(dir, "EFI", "BOOT")
+	if err := os.MkdirAll(boot, 0o755); err != nil {
+		return err
+	}
+	for src, dst := range map[string]string{
+		filepath.Join(sb, "shimx64.efi"): filepath.Join(boot, "BOOTX64.EFI"),
+		filepath.Join(sb, "grubx64.efi"): filepath.Join(boot, "grubx64.efi"),
+		c.Kernel:                         filepath.Join(dir, "vmlinuz"),
+		c.Initrd:                         filepath.Join(dir, "initrd.img"),
+	} {
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return err
+		}
+	}
+	cfg := "set timeout=0\nlinux /vmlinuz " + c.FullCmdline() + "\ninitrd /initrd.img\nboot\n"
+	return os.WriteFile(filepath.Join(boot, "grub.cfg"), []byte(cfg), 0o644)
+}
+
+// TestStockSecureBoot: the stock kernel booted with Secure Boot on (OVMF
+// with Microsoft's keys, Debian's shim and grub, the kernel in lockdown),
+// with the DKMS key enrolled in shim's MokList as "mokutil --import" and
+// MokManager would: netoops.ko, signed by DKMS, loads and taints the kernel
+// as out of tree only (O: its signature was verified), while an unsigned
+// module (our LKDTM build) is refused; a panic is then dumped byte for
+// byte.
+func TestStockSecureBoot(t *testing.T) {
+	release, version, _, _ := stockEnv(t)
+	sb, vars := os.Getenv("NETOOPS_E2E_SB_DIR"), os.Getenv("NETOOPS_E2E_SB_VARS")
+	if sb == "" || vars == "" {
+		t.Fatal("NETOOPS_E2E_SB_DIR and NETOOPS_E2E_SB_VARS must be set (scripts/stock-e2e.sh)")
+	}
+	s := begin(t, "stock-secureboot")
+	cat, ports := s.catcher("catcher", nil, "127.0.0.1")
+	vm := s.boot(`
+mount -t securityfs securityfs /sys/kernel/security
+cat /sys/kernel/security/lockdown > /tmp/lockdown; upload lockdown /tmp/lockdown
+[ "$(cat /sys/module/netoops/initstate)" = live ] || fail "netoops is not live"
+[ ! -e /sys/module/lkdtm ] || fail "the unsigned lkdtm.ko loaded under lockdown"
+cat /sys/module/netoops/taint > /tmp/taint; upload taint /tmp/taint
+cat /proc/sys/kernel/tainted > /tmp/tainted; upload tainted /tmp/tainted
+dmesg > /tmp/dmesg; upload dmesg /tmp/dmesg
+run netoopsctl set 10.0.2.2:$E2E_PORT
+known 20 sb
+snapshot before
+mark "E2E-CRASH"
+echo c > /proc/sysrq-trigger
+sleep 60
+fail "no panic"
+`, guestOpts{env: map[string]string{"E2E_PORT": itoa(ports[0])}, timeout: 240 * time.Second,
+		vm: func(c *VMConfig) error {
+			esp := filepath.Join(c.Dir, "esp")
+			os.RemoveAll(esp)
+			if err := secureBootESP(esp, sb, c); err != nil {
+				return err
+			}
+			v, err := os.ReadFile(vars)
+			if err != nil {
+				return err
+			}
+			own := filepath.Join(c.Dir, "OVMF_VARS.fd")
+			if err := os.WriteFile(own, v, 0o644); err != nil {
+				return err
+			}
+			c.UEFI = &UEFI{Code: filepath.Join(sb, "OVMF_CODE_4M.secboot.fd"), Vars: own, ESP: esp}
+			c.MemMB = 512
+			return nil
+		}})
+	evs := s.events(cat, 1, 240*time.Second)
+	s.waitExit(vm)
+	console := vm.ReadConsole()
+	dmesg := string(s.upload("dmesg"))
+
+	if !strings.Contains(dmesg, "Secure boot enabled") {
+		t.Errorf("the kernel does not say Secure Boot is enabled:\n%s", grepLines(dmesg, "ecure boot|secureboot|Lockdown"))
+	}
+	if l := strings.TrimSpace(string(s.upload("lockdown"))); !strings.Contains(l, "[integrity]") && !strings.Contains(l, "[confidentiality]") {
+		t.Errorf("the kernel is not locked down: lockdown is %q", l)
+	}
+	if !regexp.MustCompile(`Loaded X\.509 cert 'DKMS module signing key`).MatchString(dmesg) {
+		t.Errorf("the kernel did not load the enrolled DKMS key:\n%s", grepLines(dmesg, "X.509|MOK|integrity|keyring"))
+	}
+	// /init's insmod of the unsigned LKDTM build: EKEYREJECTED.
+	if gl, _ := os.ReadFile(vm.GuestLog); !strings.Contains(string(gl), "can't insert '/lib/e2e/lkdtm.ko': Key was rejected by service") {
+		t.Errorf("the unsigned lkdtm.ko was not refused for its missing signature:\n%s", grepLines(string(gl), "insmod|lkdtm"))
+	}
+	if taint := strings.TrimSpace(string(s.upload("taint"))); taint != "O" {
+		t.Errorf("/sys/module/netoops/taint is %q, want O: its signature must verify against the enrolled key", taint)
+	}
+	if n, _ := strconv.Atoi(strings.TrimSpace(string(s.upload("tainted")))); n != taintOutOfTree {
+		t.Errorf("kernel taint %d, want %d (O only)", n, taintOutOfTree)
+	}
+	log := s.checkDump(evs[0], "panic", s.upload("before"), console, "sb", 20, "Kernel panic - not syncing: sysrq triggered crash")
+	s.note("%s with Secure Boot: lockdown, DKMS key from MokList, netoops %s taint O, unsigned module refused; %d-byte panic dump", release, version, len(log))
+}
+
+// grepLines returns the lines of s matching the regular expression re.
+func grepLines(s, re string) string {
+	r := regexp.MustCompile(re)
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if r.MatchString(l) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -183,6 +183,8 @@ type guestOpts struct {
 	timeout time.Duration
 	env     map[string]string
 	files   map[string][]byte
+	// vm, if set, adjusts the boot before it starts (a firmware boot).
+	vm func(*VMConfig) error
 }
 
 // boot builds the initramfs for script and starts the guest.
@@ -219,6 +221,11 @@ func (s *scenario) boot(script string, o guestOpts) *VM {
 	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout, NIC: nic}
 	if o.pcap || os.Getenv("E2E_PCAP") != "" {
 		cfg.Pcap = filepath.Join(dir, "guest-nic.pcap")
+	}
+	if o.vm != nil {
+		if err := o.vm(&cfg); err != nil {
+			s.t.Fatal(err)
+		}
 	}
 	vm, err := StartVM(s.ctx, cfg)
 	if err != nil {

@@ -16,7 +16,7 @@ export NETOOPS_E2E_BUSYBOX
 NETOOPS_E2E_BUSYBOX=$(qemu_deps)
 export NETOOPS_E2E_REQUIRE=1
 GO=${GO:-go}
-RUN=${STOCK_E2E_RUN:-'^(TestSysrqPanic|TestOopsThenPanic|TestTestDump|TestIPv6|TestFollow|TestLoss|TestStockModule)$'}
+RUN=${STOCK_E2E_RUN:-'^(TestSysrqPanic|TestOopsThenPanic|TestTestDump|TestIPv6|TestFollow|TestLoss|TestStockModule|TestStockSecureBoot)$'}
 
 [[ -f out/stock/kernels ]] || { echo "stock-e2e: out/stock/kernels is missing: run make deb-test" >&2; exit 1; }
 mapfile -t kernels <out/stock/kernels
@@ -57,6 +57,8 @@ for i in "${!kernels[@]}"; do
 	NETOOPS_E2E_MODULE_VERSION=$(sed -n 's/^netoops: *//p' "$d/info.txt") \
 	NETOOPS_E2E_FOREIGN_MODULE=$PWD/out/stock/$other/netoops.ko \
 	NETOOPS_E2E_MODVERSIONS=$modversions \
+	NETOOPS_E2E_SB_DIR=$PWD/out/stock/sb \
+	NETOOPS_E2E_SB_VARS=$PWD/$d/OVMF_VARS.fd \
 	$GO test -tags e2e,stock -count=1 -v -timeout "${E2E_TIMEOUT:-20m}" -parallel "${E2E_PARALLEL:-2}" \
 		-run "$RUN" ./qemu >"out/stock-e2e/$k.log" 2>&1
 	r=$?

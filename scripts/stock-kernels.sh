@@ -22,7 +22,12 @@
 #     (Debian's kernels have CONFIG_LKDTM off; qemu/stock/lkdtm);
 #  5. out/stock/ABI/: vmlinuz, config, netoops.ko (the DKMS build), lkdtm.ko,
 #     the kernel's own e1000/configfs/netconsole modules (decompressed),
-#     modules (the insmod order) and info.txt.
+#     modules (the insmod order), info.txt; mok.pem, the DKMS key that
+#     signed netoops.ko, and OVMF_VARS.fd, Microsoft's and Debian's Secure
+#     Boot keys with that key enrolled in shim's MokList (virt-fw-vars, in
+#     the trixie root), for the Secure Boot scenario;
+#  6. out/stock/sb/: bookworm's OVMF (Secure Boot build), shim and grub,
+#     signed, unpacked from their packages (never installed here).
 #
 # Step 3-5 are cached in $NETOOPS_CACHE/stock/artifacts/ABI/ by a hash of
 # their inputs (the two .deb files, the root's package versions, the LKDTM
@@ -140,6 +145,34 @@ ko_out() {
 	esac
 }
 
+# Bookworm's signed boot chain and OVMF, unpacked from the packages.
+SB_PKGS=(ovmf shim-signed grub-efi-amd64-signed)
+sb_dir() {
+	local p
+	for p in "${SB_PKGS[@]}"; do
+		"$FETCH_SH" bookworm "$p"
+	done
+}
+
+# shim's GUID, the owner of the MokList entry.
+SHIM_GUID=605dab50-e046-4300-abb6-3dd810dd8b23
+
+# enroll_mok PEM OUT: OVMF_VARS_4M.ms.fd (Microsoft's keys, Secure Boot on)
+# with the certificate PEM added to shim's MokList, as MokManager would
+# after "mokutil --import"; virt-fw-vars runs in the trixie root.
+enroll_mok() {
+	local pem=$1 out=$2 vroot ovmf
+	ovmf=$("$FETCH_SH" bookworm ovmf)
+	vroot=$("$ROOT_SH" create trixie python3-virt-firmware)
+	rm -rf "$vroot/tmp/enroll" && mkdir -p "$vroot/tmp/enroll"
+	cp "$ovmf/usr/share/OVMF/OVMF_VARS_4M.ms.fd" "$pem" "$vroot/tmp/enroll/"
+	inroot "$vroot" virt-fw-vars -i /tmp/enroll/OVMF_VARS_4M.ms.fd -o /tmp/enroll/vars.fd \
+		--secure-boot --add-mok "$SHIM_GUID" "/tmp/enroll/$(basename "$pem")" >"$out.log" 2>&1 ||
+		{ cat "$out.log" >&2; die "virt-fw-vars failed"; }
+	cp "$vroot/tmp/enroll/vars.fd" "$out"
+	rm -rf "$vroot/tmp/enroll"
+}
+
 build_suite() {
 	SUITE=$1
 	local abi root key art work extra=() rt_abi="" src mod d f ko start
@@ -155,6 +188,7 @@ build_suite() {
 
 	key=$( {
 		sha256sum "$DKMS_DEB" "$TOOLS_DEB" "${BASH_SOURCE[0]}" qemu/stock/lkdtm/* | cut -d' ' -f1
+		sb_dir
 		cat "$src/.done"
 		root_versions "$root"
 		echo "$abi $rt_abi"
@@ -233,6 +267,12 @@ build_suite() {
 		{ tail -n 20 "$art.tmp/lkdtm-build.log" >&2; die "$SUITE: building LKDTM failed"; }
 	cp "$work/tmp/lkdtm/lkdtm.ko" "$art.tmp/lkdtm.ko"
 
+	# The key DKMS signed with, enrolled as a MOK in a copy of OVMF's
+	# variables with Microsoft's keys (and Secure Boot on).
+	[[ -f $work/var/lib/dkms/mok.pub ]] || die "$SUITE: DKMS made no signing key (/var/lib/dkms/mok.pub)"
+	openssl x509 -inform der -in "$work/var/lib/dkms/mok.pub" -out "$art.tmp/mok.pem"
+	enroll_mok "$art.tmp/mok.pem" "$art.tmp/OVMF_VARS.fd"
+
 	# The kernel and its own modules.
 	cp "$work/boot/vmlinuz-$abi" "$art.tmp/vmlinuz"
 	cp "$work/boot/config-$abi" "$art.tmp/config"
@@ -275,6 +315,13 @@ build_suite() {
 suites=("$@")
 [[ ${#suites[@]} -gt 0 ]] || suites=(bookworm trixie sid)
 mkdir -p "$OUT"
+# The Secure Boot scenario's firmware and boot chain.
+rm -rf "$OUT/sb" && mkdir -p "$OUT/sb"
+sb=($(sb_dir))
+cp "${sb[0]}/usr/share/OVMF/OVMF_CODE_4M.secboot.fd" "$OUT/sb/"
+cp "${sb[1]}/usr/lib/shim/shimx64.efi.signed" "$OUT/sb/shimx64.efi"
+cp "${sb[2]}/usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed" "$OUT/sb/grubx64.efi"
+for d in "${sb[@]}"; do echo "$(basename "$d")"; done >"$OUT/sb/versions"
 for s in "${suites[@]}"; do
 	build_suite "$s"
 done
