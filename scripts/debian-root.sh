@@ -17,6 +17,9 @@
 #       Makes DEST a full copy of ROOT (replacing DEST), to install into
 #       without touching the cached root.
 #
+# Roots build no initramfs (nothing boots them): update-initramfs and dracut
+# are diverted to true before anything is installed.
+#
 # Environment: NETOOPS_CACHE (default /var/cache/netoops), DEBIAN_ROOT_MIRROR
 # (default http://deb.debian.org/debian). Needs root.
 set -euo pipefail
@@ -58,6 +61,17 @@ setup_apt() {
 	chmod 0755 "$root/usr/sbin/policy-rc.d"
 }
 
+# no_initramfs ROOT: nothing boots a root, so installing a kernel image in
+# it builds no initramfs: update-initramfs and dracut are diverted to true
+# (dpkg-divert, so their packages install their own copies beside them).
+no_initramfs() {
+	local root=$1 f
+	for f in /usr/sbin/update-initramfs /usr/bin/dracut; do
+		in_root "$root" dpkg-divert --local --rename --divert "$f.netoops-real" --add "$f" >/dev/null
+		ln -sf /bin/true "$root$f"
+	done
+}
+
 create() {
 	local suite=$1 root tmp created pkg missing=()
 	shift
@@ -85,6 +99,7 @@ create() {
 		debootstrap --variant=minbase "$suite" "$tmp" "$MIRROR" >"$ROOTS/$suite.debootstrap.log" 2>&1 ||
 			die "debootstrap $suite failed (see $ROOTS/$suite.debootstrap.log)"
 		setup_apt "$tmp" "$suite"
+		no_initramfs "$tmp"
 		in_root "$tmp" apt-get -qq update >&2
 		date -u +%FT%TZ >"$tmp/.netoops-root"
 		mv "$tmp" "$root"
