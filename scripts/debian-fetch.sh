@@ -14,6 +14,10 @@
 #   scripts/debian-fetch.sh --depends SUITE PACKAGE
 #       Prints the packages PACKAGE depends on, one a line, first
 #       alternative of each, without version constraints.
+#   scripts/debian-fetch.sh --source SUITE PACKAGE
+#       The source package instead (apt-get source --download-only, then
+#       dpkg-source -x; needs dpkg-dev), unpacked in
+#       SUITE/src-PACKAGE_VERSION/; prints that directory.
 #
 # A package is unpacked once per version: a second call for the same version
 # prints the same directory without downloading. The private package lists
@@ -28,14 +32,17 @@
 set -euo pipefail
 
 die() { printf 'debian-fetch: %s\n' "$*" >&2; exit 1; }
-usage() { echo "usage: $0 [--version|--depends] SUITE PACKAGE" >&2; exit 2; }
+usage() { echo "usage: $0 [--version|--depends|--source] SUITE PACKAGE" >&2; exit 2; }
 
 MODE=unpack
 case ${1:-} in
 --version) MODE=version; shift ;;
 --depends) MODE=depends; shift ;;
+--source) MODE=source; shift ;;
 -*) usage ;;
 esac
+PREFIX=
+[[ $MODE != source ]] || PREFIX=src-
 [[ $# -eq 2 ]] || usage
 SUITE=$1 PKG=$2
 [[ $SUITE =~ ^[a-z0-9-]+$ ]] || die "bad suite name '$SUITE'"
@@ -54,19 +61,26 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 [[ -f $KEYRING ]] || die "$KEYRING is missing (apt-get install debian-archive-keyring)"
 
 ROOT=$CACHE/$SUITE
-mkdir -p "$ROOT/apt/lists/partial" "$ROOT/apt/cache/archives/partial" "$ROOT/debs"
+# Binary and source package lists are kept apart (apt-src/: deb-src only).
+A=$ROOT/apt
+[[ $MODE != source ]] || A=$ROOT/apt-src
+mkdir -p "$A/lists/partial" "$A/cache/archives/partial" "$ROOT/debs"
 exec 8>"$ROOT/lock"
 flock -w 3600 8 || die "cannot lock $ROOT/lock"
 
-echo "deb [signed-by=$KEYRING] $MIRROR $SUITE main" >"$ROOT/apt/sources.list"
-: >"$ROOT/apt/status"
-APT=(-o Dir::Etc::sourcelist="$ROOT/apt/sources.list"
+if [[ $MODE == source ]]; then
+	echo "deb-src [signed-by=$KEYRING] $MIRROR $SUITE main" >"$A/sources.list"
+else
+	echo "deb [signed-by=$KEYRING] $MIRROR $SUITE main" >"$A/sources.list"
+fi
+: >"$A/status"
+APT=(-o Dir::Etc::sourcelist="$A/sources.list"
      -o Dir::Etc::sourceparts=/dev/null
      -o Dir::Etc::preferences=/dev/null
      -o Dir::Etc::preferencesparts=/dev/null
-     -o Dir::State::Lists="$ROOT/apt/lists"
-     -o Dir::State::status="$ROOT/apt/status"
-     -o Dir::Cache="$ROOT/apt/cache"
+     -o Dir::State::Lists="$A/lists"
+     -o Dir::State::status="$A/status"
+     -o Dir::Cache="$A/cache"
      -o APT::Architecture="$ARCH"
      -o APT::Architectures="$ARCH"
      -o APT::Sandbox::User=root
@@ -74,7 +88,7 @@ APT=(-o Dir::Etc::sourcelist="$ROOT/apt/sources.list"
 
 newest_unpacked() {
 	local d
-	for d in "$ROOT/${PKG}"_*/; do
+	for d in "$ROOT/${PREFIX}${PKG}"_*/; do
 		[[ -f $d/.debian-fetch-done ]] && echo "${d%/}"
 	done | sort -V | tail -n1
 }
@@ -84,7 +98,7 @@ offline() {
 	d=$(newest_unpacked)
 	[[ -n $d ]] || die "$1, and $PKG from $SUITE was never unpacked in $ROOT"
 	case $MODE in
-	unpack) echo "$d" ;;
+	unpack | source) echo "$d" ;;
 	version) cat "$d/.debian-fetch-version" ;;
 	depends) cat "$d/.debian-fetch-depends" ;;
 	esac
@@ -93,15 +107,40 @@ offline() {
 
 [[ ${DEBIAN_FETCH_OFFLINE:-0} != 1 ]] || offline "DEBIAN_FETCH_OFFLINE=1"
 
-stamp=$ROOT/apt/updated
+stamp=$A/updated
 if [[ ! -f $stamp || $(( $(date +%s) - $(stat -c %Y "$stamp") )) -ge $TTL ]]; then
 	printf 'debian-fetch: apt-get update for %s\n' "$SUITE" >&2
 	if apt-get "${APT[@]}" -qq update >&2; then
 		touch "$stamp"
 	else
 		printf 'debian-fetch: apt-get update for %s failed, using the cache\n' "$SUITE" >&2
-		[[ -n $(ls "$ROOT/apt/lists/"*_Packages* 2>/dev/null) ]] || offline "apt-get update failed"
+		[[ -n $(ls "$A/lists/"*_{Packages,Sources}* 2>/dev/null) ]] || offline "apt-get update failed"
 	fi
+fi
+
+if [[ $MODE == source ]]; then
+	ver=$(apt-cache "${APT[@]}" showsrc "$PKG" 2>/dev/null | sed -n 's/^Version: //p' | sort -V | tail -n1)
+	[[ -n $ver ]] || die "$SUITE has no source package $PKG"
+	dir=$ROOT/src-${PKG}_${ver//:/%3a}
+	if [[ ! -f $dir/.debian-fetch-done ]]; then
+		command -v dpkg-source >/dev/null || die "dpkg-source is missing (apt-get install dpkg-dev)"
+		printf 'debian-fetch: downloading source %s %s from %s\n' "$PKG" "$ver" "$SUITE" >&2
+		rm -rf "$ROOT/srcdl" "$dir" "$dir.tmp"
+		mkdir -p "$ROOT/srcdl"
+		(cd "$ROOT/srcdl" && apt-get "${APT[@]}" -qq source --download-only "$PKG=$ver" >&2) ||
+			die "apt-get source $PKG=$ver from $SUITE failed"
+		# apt checked the files against the signed Release; the .dsc's own
+		# signature is not checked again.
+		dpkg-source --no-check -x "$ROOT/srcdl/"*.dsc "$dir.tmp" >&2
+		# dpkg-source leaves the upstream tarballs next to the tree.
+		rm -f "$ROOT/${PKG}_"*.orig.tar.* "$ROOT/${PKG}_"*.orig-*.tar.*
+		echo "$ver" >"$dir.tmp/.debian-fetch-version"
+		touch "$dir.tmp/.debian-fetch-done"
+		mv "$dir.tmp" "$dir"
+		rm -rf "$ROOT/srcdl"
+	fi
+	echo "$dir"
+	exit 0
 fi
 
 info=$(apt-cache "${APT[@]}" show --no-all-versions "$PKG" 2>/dev/null) || die "$SUITE has no package $PKG"
