@@ -7,19 +7,26 @@
 # VERSION is scripts/version.sh. Needs out/bin/netoopsctl and out/bin/catcher
 # (make build). The packages are made by nfpm (goreleaser/nfpm, run pinned
 # with go run) from trees staged under out/deb/stage/.
+#
+# Environment: MKDEB_VERSION and MKDEB_OUT build another version into
+# another directory (deb-test installs an older one first, to upgrade it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 GO=${GO:-go}
 NFPM=(${NFPM:-$GO run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.45.2})
-OUT=$REPO/out/deb
+OUT=$(realpath -m "${MKDEB_OUT:-$REPO/out/deb}")
 STAGE=$OUT/stage
 MAINTAINER="netoops developers <dev@netoops.invalid>"
 HOMEPAGE=https://github.com/netoops/netoops
 
 die() { printf 'mkdeb: %s\n' "$*" >&2; exit 1; }
 
-VERSION=$(scripts/version.sh)
+VERSION=${MKDEB_VERSION:-$(scripts/version.sh)}
+case $VERSION in
+[0-9]*) ;;
+*) die "version '$VERSION' does not start with a digit" ;;
+esac
 for f in out/bin/netoopsctl out/bin/catcher; do
 	[[ -x $f ]] || die "$f is missing: run make build"
 done

@@ -11,9 +11,12 @@
 #  2. a root of SUITE (scripts/debian-root.sh, cached) with that
 #     linux-image and linux-headers, dkms and openssl, installed by the
 #     root's own apt; trixie's also gets the PREEMPT_RT headers;
-#  3. a fresh copy of it, where out/deb/netoops-dkms and netoops are
-#     installed with apt: netoops-dkms's postinst has DKMS build and sign
-#     netoops for the kernel. Checked: dkms status says installed, the
+#  3. a fresh copy of it, where the packages are installed with apt: first
+#     the same packages as an older version (VERSION~pre, built here with
+#     MKDEB_VERSION), then out/deb's as an upgrade of them, each time
+#     netoops-dkms's postinst has DKMS build and sign netoops for the
+#     kernel, and the upgrade's prerm removes the old version's module.
+#     Checked: dkms status says installed (only the new version), the
 #     module's vermagic and version, the tools run, the man pages and
 #     units are there; on trixie DKMS skipped the -rt kernel and a manual
 #     build for it stops with netoops's refusal. Then both packages are
@@ -59,6 +62,13 @@ tools=("$REPO"/out/deb/netoops_*_amd64.deb)
 DKMS_DEB=${debs[0]} TOOLS_DEB=${tools[0]}
 VERSION=$(dpkg-deb -f "$DKMS_DEB" Version)
 shopt -u nullglob
+
+# The same packages as an older version, to upgrade from.
+PREV=$VERSION~pre
+say "building the packages as $PREV, to upgrade from"
+MKDEB_VERSION=$PREV MKDEB_OUT=$REPO/out/deb/upgrade-from "$REPO/scripts/mkdeb.sh" >/dev/null
+PREV_DEBS=("$REPO/out/deb/upgrade-from/netoops-dkms_${PREV}_all.deb" "$REPO/out/deb/upgrade-from/netoops_${PREV}_amd64.deb")
+for f in "${PREV_DEBS[@]}"; do [[ -f $f ]] || die "$f was not built"; done
 
 # newest_abi SUITE: the ABI of SUITE's newest amd64 kernel.
 newest_abi() {
@@ -187,7 +197,7 @@ build_suite() {
 	src=$(lkdtm_src "$SUITE" "$abi")
 
 	key=$( {
-		sha256sum "$DKMS_DEB" "$TOOLS_DEB" "${BASH_SOURCE[0]}" qemu/stock/lkdtm/* | cut -d' ' -f1
+		sha256sum "$DKMS_DEB" "$TOOLS_DEB" "${PREV_DEBS[@]}" "${BASH_SOURCE[0]}" qemu/stock/lkdtm/* | cut -d' ' -f1
 		sb_dir
 		cat "$src/.done"
 		root_versions "$root"
@@ -206,20 +216,33 @@ build_suite() {
 	say "$SUITE: installing the packages in a copy of the clean root ($work)"
 	"$ROOT_SH" clone "$root" "$work"
 	mkdir -p "$work/tmp/netoops-debs"
-	cp "$DKMS_DEB" "$TOOLS_DEB" "$work/tmp/netoops-debs/"
+	cp "$DKMS_DEB" "$TOOLS_DEB" "${PREV_DEBS[@]}" "$work/tmp/netoops-debs/"
 	rm -rf "$art.tmp"
 	mkdir -p "$art.tmp"
+	if ! inroot "$work" apt-get install -y --no-install-recommends \
+		"/tmp/netoops-debs/$(basename "${PREV_DEBS[0]}")" "/tmp/netoops-debs/$(basename "${PREV_DEBS[1]}")" \
+		>"$art.tmp/install-prev.log" 2>&1; then
+		tail -n 40 "$art.tmp/install-prev.log" >&2
+		die "$SUITE: apt-get install of the packages ($PREV) failed (log above)"
+	fi
+	inroot "$work" dkms status >"$art.tmp/dkms-status-prev.txt" 2>&1
+	check "dkms status does not say netoops $PREV is installed for $abi: $(cat "$art.tmp/dkms-status-prev.txt")" \
+		grep -qF "netoops/$PREV, $abi, x86_64: installed" "$art.tmp/dkms-status-prev.txt"
 	if ! inroot "$work" apt-get install -y --no-install-recommends \
 		"/tmp/netoops-debs/$(basename "$DKMS_DEB")" "/tmp/netoops-debs/$(basename "$TOOLS_DEB")" \
 		>"$art.tmp/install.log" 2>&1; then
 		tail -n 40 "$art.tmp/install.log" >&2
-		die "$SUITE: apt-get install of the packages failed (log above)"
+		die "$SUITE: apt-get install of the packages (upgrade to $VERSION) failed (log above)"
 	fi
+	grep -q "^Unpacking netoops-dkms ($VERSION) over ($PREV)" "$art.tmp/install.log" ||
+		die "$SUITE: the install of $VERSION was not an upgrade of $PREV (see $art.tmp/install.log)"
 
 	# DKMS built and installed netoops for the kernel, signed.
 	inroot "$work" dkms status >"$art.tmp/dkms-status.txt" 2>&1
 	check "dkms status does not say netoops is installed for $abi: $(cat "$art.tmp/dkms-status.txt")" \
-		grep -q "^netoops/$VERSION, $abi, x86_64: installed" "$art.tmp/dkms-status.txt"
+		grep -qF "netoops/$VERSION, $abi, x86_64: installed" "$art.tmp/dkms-status.txt"
+	check "dkms still has $PREV after the upgrade: $(cat "$art.tmp/dkms-status.txt")" \
+		bash -c "! grep -qF 'netoops/$PREV' '$art.tmp/dkms-status.txt'"
 	mod=$(ls "$work/lib/modules/$abi/updates/dkms/"netoops.ko* 2>/dev/null | head -n1)
 	[[ -n $mod ]] || die "$SUITE: no netoops.ko in /lib/modules/$abi/updates/dkms"
 	ko_out "$mod" "$art.tmp/netoops.ko"
