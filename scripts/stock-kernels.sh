@@ -293,7 +293,7 @@ build_suite() {
 	# The key DKMS signed with, enrolled as a MOK in a copy of OVMF's
 	# variables with Microsoft's keys (and Secure Boot on).
 	[[ -f $work/var/lib/dkms/mok.pub ]] || die "$SUITE: DKMS made no signing key (/var/lib/dkms/mok.pub)"
-	openssl x509 -inform der -in "$work/var/lib/dkms/mok.pub" -out "$art.tmp/mok.pem"
+	inroot "$work" openssl x509 -inform der -in /var/lib/dkms/mok.pub >"$art.tmp/mok.pem"
 	enroll_mok "$art.tmp/mok.pem" "$art.tmp/OVMF_VARS.fd"
 
 	# The kernel and its own modules.
