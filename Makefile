@@ -24,7 +24,7 @@ unit:
 # A short run of every fuzz target on top of its committed corpus.
 fuzz-seed:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=10s ./pkg/wire
-	$(GO) test -run='^$$' -fuzz='^FuzzReceive$$' -fuzztime=10s ./internal/catcher
+	$(GO) test -run='^$$' -fuzz='^FuzzReceive$$' -fuzztime=10s ./internal/catcher/reassembly
 
 test: vet unit fuzz-seed check-patches e2e
 

@@ -16,7 +16,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/netoops/netoops/internal/catcher"
+	"github.com/netoops/netoops/internal/catcher/catalog"
+	"github.com/netoops/netoops/internal/catcher/event"
+	"github.com/netoops/netoops/internal/catcher/hook"
+	"github.com/netoops/netoops/internal/catcher/metrics"
+	"github.com/netoops/netoops/internal/catcher/reassembly"
+	"github.com/netoops/netoops/internal/catcher/source"
+	"github.com/netoops/netoops/internal/catcher/store"
 	"github.com/netoops/netoops/pkg/wire"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/urfave/cli/v3"
@@ -104,12 +110,12 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 				),
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
-					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *catcher.Feeder, log *slog.Logger) error {
-						c, err := catcher.ListenUDP(ctx, cmd.String("listen"), cmd.Int("rcvbuf"))
+					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *reassembly.Feeder, m *metrics.Metrics, log *slog.Logger) error {
+						c, err := source.ListenUDP(ctx, cmd.String("listen"), cmd.Int("rcvbuf"))
 						if err != nil {
 							return err
 						}
-						got := catcher.RecvBufSize(c)
+						got := source.RecvBufSize(c)
 						log.Info("listening", "addr", c.LocalAddr().String(), "rcvbuf", got)
 						if want := cmd.Int("rcvbuf"); got < want {
 							log.Warn("socket receive buffer smaller than --rcvbuf: raise net.core.rmem_max (see docs/catcher.md)", "want", want, "got", got)
@@ -118,7 +124,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 							onListen(c.LocalAddr())
 						}
 						go func() { <-ctx.Done(); c.Close() }()
-						return catcher.ServeUDP(c, f)
+						return source.ServeUDP(c, f)
 					})
 				},
 			},
@@ -135,8 +141,8 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 					if err != nil {
 						return err
 					}
-					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *catcher.Feeder, log *slog.Logger) error {
-						return catcher.Capture(ctx, cmd.String("iface"), port, f, func() {
+					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *reassembly.Feeder, m *metrics.Metrics, log *slog.Logger) error {
+						return source.Capture(ctx, cmd.String("iface"), port, f, m.NotNetoops, func() {
 							log.Info("capturing", "iface", cmd.String("iface"), "port", port)
 						})
 					})
@@ -163,8 +169,8 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 						return err
 					}
 					defer file.Close()
-					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *catcher.Feeder, log *slog.Logger) error {
-						n, err := catcher.ReadPcap(ctx, file, port, f)
+					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *reassembly.Feeder, m *metrics.Metrics, log *slog.Logger) error {
+						n, err := source.ReadPcap(ctx, file, port, f, m.NotNetoops)
 						log.Info("file read", "file", cmd.Args().First(), "frames", n)
 						if errors.Is(err, context.Canceled) {
 							return nil
@@ -179,11 +185,11 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 				Flags:        []cli.Flag{&cli.StringFlag{Name: "dir", Value: "./crashes", Usage: "store `DIR`"}},
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
-					ds, err := catcher.List(cmd.String("dir"))
+					ds, err := catalog.List(cmd.String("dir"))
 					if err != nil {
 						return err
 					}
-					catcher.WriteList(stdout, ds)
+					catalog.WriteList(stdout, ds)
 					return nil
 				},
 			},
@@ -200,7 +206,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 					if cmd.Args().Len() != 1 {
 						return usageError{errors.New("show: want HOST[/DUMP]")}
 					}
-					d, err := catcher.Find(cmd.String("dir"), cmd.Args().First())
+					d, err := catalog.Find(cmd.String("dir"), cmd.Args().First())
 					if err != nil {
 						return codedError{err, exitNoDump}
 					}
@@ -213,7 +219,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 							color = isTerminal(f)
 						}
 					}
-					return catcher.Show(stdout, d, color)
+					return catalog.Show(stdout, d, color)
 				},
 			},
 		},
@@ -235,7 +241,7 @@ func portArg(p int) (uint16, error) {
 // flags, runs src until it returns or SIGINT/SIGTERM, then stores every
 // in-flight dump as partial.
 func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
-	src func(context.Context, *catcher.Feeder, *slog.Logger) error) error {
+	src func(context.Context, *reassembly.Feeder, *metrics.Metrics, *slog.Logger) error) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cmd.String("log-level"))); err != nil {
 		return usageError{err}
@@ -259,34 +265,35 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 		defer f.Close()
 		evOut = f
 	}
-	events := catcher.NewEventWriter(evOut)
-	var execer *catcher.Execer
-	var metrics *catcher.Metrics
+	events := event.NewWriter(evOut)
+	var execer *hook.Runner
+	var mt *metrics.Metrics
 
-	cfg := catcher.Config{
+	cfg := reassembly.Config{
 		Dir: cmd.String("dir"), Idle: cmd.Duration("idle"), Retain: cmd.Duration("retain"),
 		MaxDumps: cmd.Int("max-dumps"), MaxDumpBytes: uint32(mdb), MaxPerSource: cmd.Int("max-per-source"),
 		WriteBuffers: cmd.Int("write-buffers"), OpenFiles: cmd.Int("open-files"), MemBytes: memBytes, StoreWorkers: cmd.Int("store-workers"), Shards: cmd.Int("workers"), Logger: log,
-		OnStored: func(ev catcher.Event) {
+		OnStored: func(m *store.Meta, logPath, metaPath string) {
+			ev := event.New(m, logPath, metaPath)
 			log.Info("dump stored", "host", ev.Host, "boot_id", ev.BootID, "dump_seq", ev.DumpSeq,
 				"complete", ev.Complete, "missing_bytes", ev.MissingBytes, "log", ev.Log)
 			if err := events.Write(ev); err != nil {
 				log.Error("cannot write event", "err", err)
 			}
-			metrics.Events.Inc()
+			mt.Events.Inc()
 			if execer != nil {
 				execer.Submit(ev)
 			}
 		},
 	}
-	e, err := catcher.NewEngine(cfg)
+	e, err := reassembly.NewEngine(cfg)
 	if err != nil {
 		return err
 	}
-	metrics = e.Metrics()
-	metrics.RegisterRuntime()
+	mt = e.Metrics()
+	mt.RegisterRuntime()
 	if c := cmd.String("exec"); c != "" {
-		execer = &catcher.Execer{Cmd: c, Timeout: cmd.Duration("exec-timeout"), Max: cmd.Int("exec-max"), Log: log, Metrics: metrics}
+		execer = &hook.Runner{Cmd: c, Timeout: cmd.Duration("exec-timeout"), Max: cmd.Int("exec-max"), Log: log, Runs: mt.ExecRuns}
 		execer.Start()
 	}
 	if a := cmd.String("metrics"); a != "" {
@@ -295,7 +302,7 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 			return err
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+		mux.Handle("/metrics", promhttp.HandlerFor(mt.Registry, promhttp.HandlerOpts{}))
 		if cmd.Bool("pprof") {
 			mux.HandleFunc("/debug/pprof/", pprof.Index)
 			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -311,7 +318,7 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 	defer stop()
 	e.Start()
 	f := e.NewFeeder()
-	srcErr := src(ctx, f, log)
+	srcErr := src(ctx, f, mt, log)
 	f.Flush()
 	log.Info("stopping: storing dumps in flight")
 	e.Close()

@@ -18,17 +18,17 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/netoops/netoops/internal/catcher"
+	"github.com/netoops/netoops/internal/catcher/event"
 	"github.com/netoops/netoops/internal/lockedbuf"
 	"github.com/netoops/netoops/pkg/wire"
 )
 
-func events(t *testing.T, out string) []catcher.Event {
+func events(t *testing.T, out string) []event.Event {
 	t.Helper()
-	var evs []catcher.Event
+	var evs []event.Event
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
-		var ev catcher.Event
+		var ev event.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("bad event line %q: %v", sc.Text(), err)
 		}
@@ -81,7 +81,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func checkStored(t *testing.T, ev catcher.Event, d *wire.Dump, complete bool) {
+func checkStored(t *testing.T, ev event.Event, d *wire.Dump, complete bool) {
 	t.Helper()
 	if ev.Complete != complete || ev.Host != string(d.Host) || ev.DumpSeq != d.DumpSeq || ev.TotalLen != uint32(len(d.Log)) {
 		t.Fatalf("event %+v", ev)
