@@ -398,3 +398,44 @@ func storesUnderEviction(t *testing.T, seed uint64, mem int64, faults bool) {
 		}
 	}
 }
+
+// TestEmptyHostApartFromUnknown: a dump with an empty host name and one
+// from a host really named "unknown", same boot id, seq and time, are two
+// dumps in two directories, stored one after the other or together.
+func TestEmptyHostApartFromUnknown(t *testing.T) {
+	for _, together := range []bool{false, true} {
+		h := newHarness(t, Config{})
+		a, b := testDump("", 1, 1, 900), testDump("unknown", 1, 1, 700)
+		pa, pb := packets(t, a, 100), packets(t, b, 100)
+		if together { // both complete with their last packets
+			for i := 0; i < max(len(pa), len(pb))-1; i++ {
+				if i < len(pa)-1 {
+					h.feed(pa[i], src1)
+				}
+				if i < len(pb)-1 {
+					h.feed(pb[i], src1)
+				}
+			}
+			h.feed(pa[len(pa)-1], src1)
+			h.feed(pb[len(pb)-1], src1)
+		} else {
+			for _, p := range append(pa, pb...) {
+				h.feed(p, src1)
+			}
+		}
+		ev := h.Events()
+		if len(ev) != 2 || ev[0].HostDir == ev[1].HostDir {
+			t.Fatalf("together %v: events %+v", together, ev)
+		}
+		for _, e := range ev {
+			want := a.Log
+			if e.Host == "unknown" {
+				want = b.Log
+			}
+			checkComplete(t, h, want, e)
+		}
+		if n := counterValue(h.e.metrics.DumpsSkip); n != 0 {
+			t.Fatalf("together %v: %v dumps skipped", together, n)
+		}
+	}
+}

@@ -11,16 +11,22 @@ import (
 	"time"
 )
 
+// EmptyHostDir is the directory of dumps whose host name is empty. No
+// host name escapes to it: SanitizeName writes '%' only followed by two
+// upper-case hex digits.
+const EmptyHostDir = "%empty"
+
 // SanitizeName turns an untrusted string from the network (a host name)
 // into one safe path element. Letters, digits, '-', '_' and '.' are kept;
 // every other byte, '%' itself and a leading '.' become %XX, so distinct
 // names stay distinct and the result never contains '/', NUL or control
-// characters, is never "." or "..", and never starts with '.'. An empty name
-// is "unknown". Names longer than 200 bytes after escaping (impossible for
-// wire host names, at most 64 bytes) are cut and get a hash suffix.
+// characters, is never "." or "..", and never starts with '.'. An empty
+// name is EmptyHostDir. Names longer than 200 bytes after escaping
+// (impossible for wire host names, at most 64 bytes) are cut and get a
+// hash suffix.
 func SanitizeName(s string) string {
 	if s == "" {
-		return "unknown"
+		return EmptyHostDir
 	}
 	const hexd = "0123456789ABCDEF"
 	b := make([]byte, 0, len(s))
