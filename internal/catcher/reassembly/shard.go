@@ -56,6 +56,7 @@ type dump struct {
 	removed                    bool       // forgotten while storing: free the region when done
 	retryAt                    time.Time
 	logPath, metaPath          string
+	named                      bool  // its last store failed: logPath's name is reserved to it (store.Release)
 	prev, next                 *dump // LRU, most recent first
 }
 
@@ -266,6 +267,7 @@ func (s *shard) remove(d *dump) {
 			s.bufs.release(d, s)
 		}
 	} else {
+		s.unname(d)
 		s.freeRegion(d)
 	}
 	s.unlink(d)
@@ -348,6 +350,7 @@ type storeResult struct {
 	job               *storeJob
 	logPath, metaPath string
 	moved             bool // the temporary file is now the log
+	named             bool // the store failed and logPath's name stays reserved to the dump
 	err               error
 }
 
@@ -417,7 +420,8 @@ func (e *Engine) runJob(job *storeJob, buf []byte) storeResult {
 		mt.BytesStored.Add(float64(n))
 		e.emit(m, logPath, metaPath)
 	}
-	return storeResult{job: job, logPath: logPath, metaPath: metaPath, moved: moved, err: err}
+	named := err != nil && !errors.Is(err, store.ErrSkip) && logPath != ""
+	return storeResult{job: job, logPath: logPath, metaPath: metaPath, moved: moved, named: named, err: err}
 }
 
 // applyResult updates a dump's state after a store ended.
@@ -429,6 +433,7 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 		s.files.close(d)
 		d.tmp, d.logMoved = "", true
 	}
+	d.named = r.named
 	if r.err != nil && !errors.Is(r.err, store.ErrSkip) {
 		d.logPath, d.metaPath = r.logPath, r.metaPath
 		s.logErr(now, "cannot store dump; will retry", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
@@ -443,6 +448,7 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 			} else {
 				s.e.log.Error("dump lost: evicted and not storable", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
 			}
+			s.unname(d)
 			s.freeRegion(d)
 		}
 		return
@@ -473,6 +479,14 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 	}
 	// A dump completed while its partial copy was being stored is stored
 	// again by the next sweep (no recursion here: finalize applies results).
+}
+
+// unname gives up the name a failed store reserved to d, for good.
+func (s *shard) unname(d *dump) {
+	if d.named {
+		d.named = false
+		s.e.store.Release(d.metaPath)
+	}
 }
 
 // undrain takes a removed dump whose store ended out of draining.
@@ -550,6 +564,7 @@ func (s *shard) flushAll(now time.Time) {
 	for _, d := range s.draining {
 		s.e.log.Error("dump lost: evicted and not storable", "host", d.host, "dump_seq", d.key.seq, "log", d.logPath)
 		s.undrain(d)
+		s.unname(d)
 		s.freeRegion(d)
 	}
 	s.e.publish(s)

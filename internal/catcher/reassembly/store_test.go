@@ -1,8 +1,10 @@
 package reassembly
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/netoops/netoops/internal/catcher/event"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -10,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -436,6 +439,107 @@ func TestEmptyHostApartFromUnknown(t *testing.T) {
 		}
 		if n := counterValue(h.e.metrics.DumpsSkip); n != 0 {
 			t.Fatalf("together %v: %v dumps skipped", together, n)
+		}
+	}
+}
+
+// TestFailedStoreKeepsItsName: a dump whose store failed keeps the name
+// it chose while it waits for the retry; another dump wanting the same
+// name (same host, seq and second, boot ids sharing 8 hex digits) takes
+// the next one, and the retry overwrites nothing.
+func TestFailedStoreKeepsItsName(t *testing.T) {
+	for _, mem := range []int64{0, -1} {
+		mfs := storetest.NewMemFS()
+		h := newHarness(t, Config{Dir: "/s", FS: mfs, MemBytes: mem})
+		a := testDump("web", 1, 4, 3000)
+		b := testDump("web", 1, 4, 2000)
+		b.BootID[15] ^= 0xff // same first 8 hex digits
+		mfs.FailMeta.Store(true)
+		for _, p := range packets(t, a, 500) {
+			h.feed(p, src1)
+		}
+		mfs.FailMeta.Store(false)
+		if len(h.Events()) != 0 {
+			t.Fatal("stored despite the failure")
+		}
+		for _, p := range packets(t, b, 500) {
+			h.feed(p, src1)
+		}
+		h.now = h.now.Add(2 * time.Second)
+		h.sweep() // a's retry
+		ev := h.Events()
+		if len(ev) != 2 || ev[0].Log == ev[1].Log {
+			t.Fatalf("mem %d: events %+v", mem, ev)
+		}
+		for _, e := range ev {
+			want := a.Log
+			if e.BootID == hex.EncodeToString(b.BootID[:]) {
+				want = b.Log
+			}
+			got, _ := mfs.ReadFile(e.Log)
+			m := store.Meta{}
+			mb, _ := mfs.ReadFile(e.Meta)
+			if err := json.Unmarshal(mb, &m); err != nil || string(got) != string(want) || m.BootID != e.BootID || !m.Complete {
+				t.Fatalf("mem %d: %s: log of %d bytes, want %d; sidecar %+v (%v)", mem, e.Log, len(got), len(want), m, err)
+			}
+		}
+	}
+}
+
+// TestManyDumpsOneNameAtOnce: 20 different dumps whose short names are
+// the same complete at the same moment on the started engine (store
+// workers in parallel): all 20 are stored, each under its own name.
+func TestManyDumpsOneNameAtOnce(t *testing.T) {
+	dir := "/s"
+	mfs := storetest.NewMemFS()
+	mfs.SyncDelay.Store(int64(5 * time.Millisecond)) // a disk's fsync
+	var mu sync.Mutex
+	var evs []event.Event
+	e, err := NewEngine(Config{Dir: dir, FS: mfs, Shards: 2, StoreWorkers: 16, MaxPerSource: 1000,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnStored: onStored(&mu, &evs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Start()
+	f := e.NewFeeder()
+	var dumps []*wire.Dump
+	var last [][]byte
+	for i := range 20 {
+		d := testDump("same", 1, 9, 3000+100*i)
+		d.BootID[15] = byte(i) // boot ids share their first 8 hex digits
+		dumps = append(dumps, d)
+		pk := packets(t, d, 1000)
+		for _, p := range pk[:len(pk)-1] {
+			f.Add(p, src1)
+		}
+		last = append(last, pk[len(pk)-1])
+	}
+	f.Flush()
+	for _, p := range last {
+		f.Add(p, src1)
+	}
+	f.Flush()
+	e.Close()
+	logs := map[string]bool{}
+	for _, ev := range evs {
+		logs[ev.Log] = true
+	}
+	if len(evs) != 20 || len(logs) != 20 {
+		t.Fatalf("%d events naming %d logs, want 20", len(evs), len(logs))
+	}
+	for _, ev := range evs {
+		var m store.Meta
+		b, err := mfs.ReadFile(ev.Meta)
+		if err == nil {
+			err = json.Unmarshal(b, &m)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := int(m.TotalLen-3000) / 100
+		got, _ := mfs.ReadFile(ev.Log)
+		if !m.Complete || string(got) != string(dumps[i].Log) || m.BootID != hex.EncodeToString(dumps[i].BootID[:]) {
+			t.Fatalf("%s: complete %v, log matches %v, boot id %s", ev.Log, m.Complete, string(got) == string(dumps[i].Log), m.BootID)
 		}
 	}
 }

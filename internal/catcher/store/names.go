@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -58,15 +59,70 @@ func baseName(t time.Time, bootHex string, seq uint32) string {
 // already: nothing was written.
 var ErrSkip = errors.New("a stored copy is at least as complete")
 
-// choosePaths picks the final .log/.json paths for m in hostDir. It never
-// overwrites a dump of another key; for the same key it replaces only a
-// stored copy with more missing bytes, else returns ErrSkip.
+// dumpID is what makes two stored dumps the same dump: the host
+// directory (SanitizeName is injective), boot id, dump seq and total_len.
+type dumpID struct {
+	hostDir, bootID string
+	seq, total      uint32
+}
+
+func idOf(m *Meta) dumpID {
+	return dumpID{hostDir: m.HostDir, bootID: m.BootID, seq: m.DumpSeq, total: m.TotalLen}
+}
+
+// claim reserves the name base (a path without .log/.json) to dump id, if
+// no other dump holds it. A name is reserved from the moment a store
+// chooses it until that store succeeds (then its sidecar on disk keeps it
+// from other dumps) or the dump is given up (Release), so that no two
+// dumps are written under one name, whichever store workers run them and
+// whenever they retry.
+func (s *Store) claim(base string, id dumpID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if c, ok := s.claims[base]; ok {
+		return c == id
+	}
+	if s.claims == nil {
+		s.claims = map[string]dumpID{}
+	}
+	s.claims[base] = id
+	return true
+}
+
+// holds reports whether dump id holds the name base.
+func (s *Store) holds(base string, id dumpID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.claims[base]
+	return ok && c == id
+}
+
+func (s *Store) release(base string) {
+	s.mu.Lock()
+	delete(s.claims, base)
+	s.mu.Unlock()
+}
+
+// Release gives up the name of a dump whose store failed (StoreDump
+// returned its paths with an error other than ErrSkip) and that will not
+// be retried: another dump may take the name.
+func (s *Store) Release(metaPath string) {
+	s.release(strings.TrimSuffix(metaPath, ".json"))
+}
+
+// choosePaths picks and reserves the final .log/.json paths for m in
+// hostDir. It never takes a name reserved to another dump, nor one whose
+// sidecar is another dump's; for the same dump it replaces only a stored
+// copy with more missing bytes, else returns ErrSkip (and reserves
+// nothing).
 //
 // Candidates, in order: base (<time>-<boot id first 8 hex>-<seq>); then
-// <time>-<whole boot id>-<seq>, unique per key since the host directory
-// and seq are the same; then that name with -1, -2... (only when files not
-// written by the catcher are in the way).
+// long (<time>-<whole boot id>-<seq>), unique per dump unless two dumps
+// share host, boot id and seq but not total_len; then long with -1,
+// -2... (for those, and when files not written by the catcher are in the
+// way).
 func (s *Store) choosePaths(hostDir, base string, m *Meta, long string) (logPath, metaPath string, err error) {
+	id := idOf(m)
 	for i := 0; i < 100; i++ {
 		name := base
 		switch {
@@ -75,28 +131,36 @@ func (s *Store) choosePaths(hostDir, base string, m *Meta, long string) (logPath
 		case i > 1:
 			name = long + "-" + strconv.Itoa(i-1)
 		}
-		lp := filepath.Join(hostDir, name+".log")
-		mp := filepath.Join(hostDir, name+".json")
+		bp := filepath.Join(hostDir, name)
+		if !s.claim(bp, id) {
+			continue // being written for another dump
+		}
+		lp, mp := bp+".log", bp+".json"
 		data, rerr := s.FS.ReadFile(mp)
 		if errors.Is(rerr, fs.ErrNotExist) {
 			if _, serr := s.FS.Stat(lp); errors.Is(serr, fs.ErrNotExist) {
 				return lp, mp, nil
 			}
+			s.release(bp)
 			continue // a .log without sidecar: not ours to touch
 		}
 		if rerr != nil {
+			s.release(bp)
 			return "", "", rerr
 		}
 		var old Meta
 		if json.Unmarshal(data, &old) != nil {
+			s.release(bp)
 			continue
 		}
-		if old.HostDir == m.HostDir && old.BootID == m.BootID && old.DumpSeq == m.DumpSeq {
+		if idOf(&old) == id {
 			if old.Complete || old.MissingBytes <= m.MissingBytes {
+				s.release(bp)
 				return lp, mp, ErrSkip
 			}
 			return lp, mp, nil
 		}
+		s.release(bp)
 	}
 	return "", "", fmt.Errorf("too many dumps named %s", base)
 }

@@ -11,17 +11,22 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/netoops/netoops/internal/catcher/ranges"
 )
 
-// Store writes finished dumps under its directory.
+// Store writes finished dumps under its directory. Its methods are safe
+// for concurrent use.
 type Store struct {
 	Dir  string
 	FS   FS
 	dirs sync.Map // host directories known to exist
+
+	mu     sync.Mutex
+	claims map[string]dumpID // names (paths without extension) reserved to a dump
 }
 
 // InflightDir holds the temporary files of dumps being received.
@@ -188,12 +193,15 @@ type LogSource struct {
 }
 
 // StoreDump writes the log and sidecar of a dump. logPath and metaPath, if
-// set, are where an earlier write of the same dump in this run went; they
-// are replaced. A complete dump's temporary file becomes its log (fsync
-// and rename: moved is true once that rename is done); otherwise the log
-// is written from src without m.Missing, with gap markers. buf is scratch
-// space. It returns the paths written and the log's size; ErrSkip if a
-// stored copy of the dump is at least as complete.
+// set, are where an earlier store of the same dump in this run went; the
+// earlier copy is replaced. A complete dump's temporary file becomes its
+// log (fsync and rename: moved is true once that rename is done);
+// otherwise the log is written from src without m.Missing, with gap
+// markers. buf is scratch space. It returns the paths written and the
+// log's size; ErrSkip if a stored copy of the dump is at least as
+// complete. On another error with paths returned, the name stays
+// reserved to the dump: store it again with those paths, or Release
+// them.
 func (s *Store) StoreDump(m *Meta, dumpTime time.Time, src LogSource, buf []byte, logPath, metaPath string) (_, _ string, n int64, moved bool, err error) {
 	hostDir := filepath.Join(s.Dir, m.HostDir)
 	if _, ok := s.dirs.Load(hostDir); !ok {
@@ -202,12 +210,25 @@ func (s *Store) StoreDump(m *Meta, dumpTime time.Time, src LogSource, buf []byte
 		}
 		s.dirs.Store(hostDir, true)
 	}
-	if logPath == "" {
+	// The earlier paths are used as they are while the dump still holds
+	// their name (its last store failed); else the name is chosen again
+	// (the same one, unless the files changed meanwhile).
+	if logPath == "" || !s.holds(strings.TrimSuffix(metaPath, ".json"), idOf(m)) {
 		logPath, metaPath, err = s.choosePaths(hostDir, baseName(dumpTime, m.BootID[:8], m.DumpSeq), m, baseName(dumpTime, m.BootID, m.DumpSeq))
 		if err != nil {
 			return logPath, metaPath, 0, false, err
 		}
 	}
+	n, moved, err = s.write(m, src, buf, hostDir, logPath, metaPath)
+	if err == nil {
+		// The sidecar on disk keeps the name from other dumps now.
+		s.Release(metaPath)
+	}
+	return logPath, metaPath, n, moved, err
+}
+
+// write writes the log and sidecar of m at logPath and metaPath.
+func (s *Store) write(m *Meta, src LogSource, buf []byte, hostDir, logPath, metaPath string) (n int64, moved bool, err error) {
 	m.Log = filepath.Base(logPath)
 	// Both files are written and fsynced under temporary names first and
 	// renamed after, so that a failed write (a full disk) leaves the
@@ -218,7 +239,7 @@ func (s *Store) StoreDump(m *Meta, dumpTime time.Time, src LogSource, buf []byte
 		n = int64(m.TotalLen)
 	case m.Complete && src.Tmp != "":
 		if err := s.syncFile(src.Tmp); err != nil {
-			return logPath, metaPath, 0, false, err
+			return 0, false, err
 		}
 		logTmp, n = src.Tmp, int64(m.TotalLen)
 	default:
@@ -228,13 +249,13 @@ func (s *Store) StoreDump(m *Meta, dumpTime time.Time, src LogSource, buf []byte
 		} else if src.Tmp != "" {
 			f, err := s.FS.OpenFile(src.Tmp, os.O_RDONLY, 0)
 			if err != nil {
-				return logPath, metaPath, 0, false, err
+				return 0, false, err
 			}
 			defer f.Close()
 			r = region{f}
 		}
 		if n, err = s.writeLog(logPath, r, m.TotalLen, m.Missing, buf); err != nil {
-			return logPath, metaPath, 0, false, err
+			return 0, false, err
 		}
 		logTmp = tmpName(logPath)
 	}
@@ -246,24 +267,24 @@ func (s *Store) StoreDump(m *Meta, dumpTime time.Time, src LogSource, buf []byte
 	data := append(m.AppendJSON(buf[:0]), '\n') // buf is free again: the log is written
 	if err := s.writeTemp(metaPath, data); err != nil {
 		dropLogTmp()
-		return logPath, metaPath, 0, false, err
+		return 0, false, err
 	}
 	if logTmp != "" {
 		if err := s.FS.Rename(logTmp, logPath); err != nil {
 			dropLogTmp()
 			s.FS.Remove(tmpName(metaPath))
-			return logPath, metaPath, 0, false, err
+			return 0, false, err
 		}
 		moved = logTmp == src.Tmp
 	}
 	if err := s.FS.Rename(tmpName(metaPath), metaPath); err != nil {
 		s.FS.Remove(tmpName(metaPath))
-		return logPath, metaPath, 0, moved, err
+		return 0, moved, err
 	}
 	if err := s.FS.SyncDir(hostDir); err != nil {
-		return logPath, metaPath, 0, moved, err
+		return 0, moved, err
 	}
-	return logPath, metaPath, n, moved, nil
+	return n, moved, nil
 }
 
 // syncFile fsyncs the file at path.

@@ -32,6 +32,9 @@ type MemFS struct {
 	// Stale counts writes through a temporary file in .inflight that was
 	// renamed or removed since it was opened.
 	Stale atomic.Int64
+	// SyncDelay (nanoseconds) makes every fsync take that long, like a
+	// disk's.
+	SyncDelay atomic.Int64
 }
 
 // memData is a sparse file: 4 KiB chunks.
@@ -248,6 +251,7 @@ func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (f *memFile) Sync() error {
+	time.Sleep(time.Duration(f.fs.SyncDelay.Load()))
 	if f.fs.Full.Load() {
 		return ErrFull
 	}
