@@ -16,11 +16,10 @@ const (
 	DropTooLarge   = "max_dump_bytes" // total_len above --max-dump-bytes
 	DropConflict   = "conflict"       // total_len differs from the dump's first packet
 	DropAuth       = "auth"           // AUTH packets: no key support yet
-	DropFragmented = "fragmented"     // the dump's range set reached its interval cap
 	DropStoreError = "store_error"    // the piece could not be written to its temporary file
 )
 
-var dropReasons = []string{DropMaxDumps, DropPerSource, DropTooLarge, DropConflict, DropAuth, DropFragmented, DropStoreError}
+var dropReasons = []string{DropMaxDumps, DropPerSource, DropTooLarge, DropConflict, DropAuth, DropStoreError}
 
 // Metrics are the catcher's Prometheus metrics, in their own registry.
 type Metrics struct {

@@ -14,11 +14,6 @@ import (
 	"github.com/netoops/netoops/pkg/wire"
 )
 
-// maxIntervals bounds a dump's range set: a sender cutting a log into
-// pieces leaves at most a few holes; a hostile one sending alternate bytes
-// would otherwise make the bookkeeping grow with the bytes in flight.
-const maxIntervals = 4096
-
 // dumpKey identifies a dump: boot id, sequence and a hash of the host name
 // (the name itself is compared on every hit).
 type dumpKey struct {
@@ -163,10 +158,6 @@ func (s *shard) handle(p *wire.Packet, src netip.AddrPort, now time.Time) {
 		m.Duplicates.Inc()
 		return
 	}
-	if d.ranges.Intervals() >= maxIntervals {
-		m.Dropped(metrics.DropFragmented).Inc()
-		return
-	}
 	if !d.dirty {
 		if !d.slot {
 			if !s.e.sources.acquire(d.src.Addr()) {
@@ -224,7 +215,7 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, now time.T
 		key:  k,
 		host: string(p.Host), release: string(p.Release), label: string(p.Label), text: string(p.ReasonText),
 		reason: p.Reason, flags: p.Flags, timeNS: p.TimeNS, count: p.Count, copies: p.Copies,
-		total: p.TotalLen, src: src, first: now, last: now,
+		total: p.TotalLen, src: src, first: now, last: now, ranges: ranges.NewSet(p.TotalLen),
 	}
 	s.table[k] = d
 	s.pushFront(d)
