@@ -14,12 +14,15 @@ const (
 	DropMaxDumps   = "max_dumps"      // in-flight table full and the oldest could not be stored
 	DropPerSource  = "max_per_source" // the source has --max-per-source dumps in flight
 	DropTooLarge   = "max_dump_bytes" // total_len above --max-dump-bytes
-	DropConflict   = "conflict"       // total_len differs from the dump's first packet
 	DropAuth       = "auth"           // AUTH packets: no key support yet
 	DropStoreError = "store_error"    // the piece could not be written to its temporary file
 )
 
-var dropReasons = []string{DropMaxDumps, DropPerSource, DropTooLarge, DropConflict, DropAuth, DropStoreError}
+var dropReasons = []string{DropMaxDumps, DropPerSource, DropTooLarge, DropAuth, DropStoreError}
+
+// DropReasons lists the values of the "reason" label of
+// netoops_catcher_packets_dropped_total.
+func DropReasons() []string { return append([]string(nil), dropReasons...) }
 
 // Metrics are the catcher's Prometheus metrics, in their own registry.
 type Metrics struct {

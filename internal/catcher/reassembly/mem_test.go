@@ -20,6 +20,7 @@ func TestFilePath(t *testing.T) {
 		{"MissingPartialAfterIdle", TestReassemblyMissingPartialAfterIdle},
 		{"TwoDumps", TestReassemblyTwoDumpsOneBootAndSameSeqTwoHosts},
 		{"ConflictingTotal", TestReassemblyConflictingTotal},
+		{"ConflictingFields", TestReassemblyConflictingFields},
 		{"Overlap", TestReassemblyOverlap},
 		{"Empty", TestReassemblyEmptyDump},
 		{"Restart", TestRestartDoesNotOverwrite},

@@ -137,26 +137,74 @@ func TestReassemblyTwoDumpsOneBootAndSameSeqTwoHosts(t *testing.T) {
 	checkComplete(t, h, c.Log, byKey["b/1"])
 }
 
+// TestReassemblyConflictingTotal: a packet whose total_len differs from
+// the other packets of its dump (host, boot id, seq) does not belong to
+// the same log: whether it comes first or later, the genuine dump is
+// rebuilt and stored complete, and the odd packet is kept apart, stored
+// partial under a name of its own, neither replacing the other.
 func TestReassemblyConflictingTotal(t *testing.T) {
+	for _, badFirst := range []bool{false, true} {
+		h := newHarness(t, Config{})
+		d := testDump("h", 1, 1, 1000)
+		pk := packets(t, d, 100)
+		bad := testDump("h", 1, 1, 1200) // as if total_len were damaged
+		bp := packets(t, bad, 100)[0]
+		if badFirst {
+			h.feed(bp, src1)
+		}
+		h.feed(pk[0], src1)
+		if !badFirst {
+			h.feed(bp, src1)
+		}
+		for _, p := range pk[1:] {
+			h.feed(p, src1)
+		}
+		ev := h.Events()
+		if len(ev) != 1 {
+			t.Fatalf("bad first %v: events %+v", badFirst, ev)
+		}
+		checkComplete(t, h, d.Log, ev[0])
+		h.now = h.now.Add(time.Minute)
+		h.sweep()
+		ev = h.Events()
+		if len(ev) != 2 || ev[1].Complete || ev[1].TotalLen != 1200 || ev[1].MissingBytes != 1100 || ev[1].Log == ev[0].Log {
+			t.Fatalf("bad first %v: events %+v", badFirst, ev)
+		}
+		checkComplete(t, h, d.Log, ev[0]) // untouched
+		for _, r := range metrics.DropReasons() {
+			if got := counterValue(h.e.metrics.Dropped(r)); got != 0 {
+				t.Fatalf("bad first %v: %v dropped (%s)", badFirst, got, r)
+			}
+		}
+	}
+}
+
+// TestReassemblyConflictingFields: packets of one dump (same host, boot
+// id, seq and total_len) whose other constant fields differ still add
+// their bytes; the first packet's fields are kept and the others counted
+// in the sidecar's conflicts.
+func TestReassemblyConflictingFields(t *testing.T) {
 	h := newHarness(t, Config{})
 	d := testDump("h", 1, 1, 1000)
 	pk := packets(t, d, 100)
-	h.feed(pk[0], src1)
-	bad := testDump("h", 1, 1, 1200)
-	h.feed(packets(t, bad, 100)[0], src1)
-	if got := counterValue(h.e.metrics.Dropped(metrics.DropConflict)); got != 1 {
-		t.Fatalf("conflicts %v", got)
-	}
-	for _, p := range pk[1:] {
-		h.feed(p, src1)
+	odd := *d
+	odd.Reason, odd.TimeNS, odd.Label = wire.ReasonOops, d.TimeNS+1, []byte("other")
+	op := packets(t, &odd, 100)
+	for i := range pk {
+		if i%3 == 1 {
+			h.feed(op[i], src1)
+		} else {
+			h.feed(pk[i], src1)
+		}
 	}
 	ev := h.Events()
 	if len(ev) != 1 {
-		t.Fatalf("events %v", ev)
+		t.Fatalf("events %+v", ev)
 	}
 	checkComplete(t, h, d.Log, ev[0])
-	if m := readMeta(t, ev[0].Meta); m.Conflicts != 1 {
-		t.Fatalf("meta conflicts %d", m.Conflicts)
+	m := readMeta(t, ev[0].Meta)
+	if m.Conflicts != 3 || m.Reason != "panic" || m.Label != "rack7" || m.Packets != 10 {
+		t.Fatalf("meta %+v", m)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"github.com/netoops/netoops/internal/catcher/ranges"
-	"hash/maphash"
 	"net/netip"
 	"time"
 	"unsafe"
@@ -14,12 +13,16 @@ import (
 	"github.com/netoops/netoops/pkg/wire"
 )
 
-// dumpKey identifies a dump: boot id, sequence and a hash of the host name
-// (the name itself is compared on every hit).
+// dumpKey identifies a dump's log: host name, boot id, sequence and
+// total_len (docs/wire-format.md section 6.1). The host name is in the
+// key itself (at most wire.MaxHostLen bytes), so two hosts never share
+// one.
 type dumpKey struct {
-	boot [16]byte
-	seq  uint32
-	host uint64
+	boot    [16]byte
+	seq     uint32
+	total   uint32
+	hostLen uint8
+	host    [wire.MaxHostLen]byte
 }
 
 // dump is the state of one dump being received (or recently stored).
@@ -110,8 +113,10 @@ func (s *shard) touch(d *dump) {
 }
 
 // keyOf returns the dump key of p.
-func keyOf(seed maphash.Seed, p *wire.Packet) dumpKey {
-	return dumpKey{boot: p.BootID, seq: p.DumpSeq, host: maphash.Bytes(seed, p.Host)}
+func keyOf(p *wire.Packet) (k dumpKey) {
+	k.boot, k.seq, k.total = p.BootID, p.DumpSeq, p.TotalLen
+	k.hostLen = uint8(copy(k.host[:], p.Host))
+	return k
 }
 
 func (s *shard) logErr(now time.Time, msg string, args ...any) {
@@ -132,7 +137,7 @@ func (s *shard) handle(p *wire.Packet, src netip.AddrPort, now time.Time) {
 		m.Dropped(metrics.DropTooLarge).Inc()
 		return
 	}
-	k := keyOf(s.e.seed, p)
+	k := keyOf(p)
 	d := s.table[k]
 	isNew := false
 	if d == nil {
@@ -140,14 +145,12 @@ func (s *shard) handle(p *wire.Packet, src netip.AddrPort, now time.Time) {
 			return
 		}
 		isNew = true
-	} else if d.host != string(p.Host) { // no allocation: compiler-optimised comparison
-		m.Dropped(metrics.DropConflict).Inc()
-		return
-	}
-	if p.TotalLen != d.total {
+	} else if p.Reason != d.reason || p.Flags != d.flags || p.TimeNS != d.timeNS || p.Copies != d.copies ||
+		d.release != string(p.Release) || d.label != string(p.Label) || d.text != string(p.ReasonText) {
+		// Fields every packet of a dump carries alike differ: the first
+		// packet's are kept, and this one's bytes still belong at its
+		// offset of the same log (same key, same total_len).
 		d.conflicts++
-		m.Dropped(metrics.DropConflict).Inc()
-		return
 	}
 	d.packets++
 	d.last = now
@@ -191,7 +194,7 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, now time.T
 		m.Dropped(metrics.DropMaxDumps).Inc()
 		return nil
 	}
-	if d := s.draining[k]; d != nil && d.host == string(p.Host) {
+	if d := s.draining[k]; d != nil {
 		if !s.e.sources.acquire(d.src.Addr()) {
 			m.Dropped(metrics.DropPerSource).Inc()
 			return nil

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/netoops/netoops/internal/catcher/event"
+	"github.com/netoops/netoops/internal/catcher/ranges"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -261,7 +262,7 @@ func TestStoreFailures(t *testing.T) {
 			if len(h.Events()) != 0 {
 				t.Fatal("stored despite the failure")
 			}
-			sd := h.e.shards[0].table[keyOf(h.e.seed, mustDecode(t, packets(t, d, 500)[0]))]
+			sd := h.e.shards[0].table[keyOf(mustDecode(t, packets(t, d, 500)[0]))]
 			if tc.name == "sidecar" && (sd.tmp == "" || sd.logMoved) {
 				t.Fatalf("temporary file %q, moved %v after a failed sidecar", sd.tmp, sd.logMoved)
 			}
@@ -541,5 +542,34 @@ func TestManyDumpsOneNameAtOnce(t *testing.T) {
 		if !m.Complete || string(got) != string(dumps[i].Log) || m.BootID != hex.EncodeToString(dumps[i].BootID[:]) {
 			t.Fatalf("%s: complete %v, log matches %v, boot id %s", ev.Log, m.Complete, string(got) == string(dumps[i].Log), m.BootID)
 		}
+	}
+}
+
+// TestRestartKeepsOtherTotal: across restarts, a stored partial dump is
+// not replaced by a complete one that has the same host, boot id and seq
+// but another total_len (not the same log), and the other way round.
+func TestRestartKeepsOtherTotal(t *testing.T) {
+	dir := t.TempDir()
+	d := testDump("r", 3, 2, 3000)
+	pk := packets(t, d, 500)
+	h := newHarness(t, Config{Dir: dir})
+	h.feed(pk[0], src1) // partial: 500 of 3000
+	h.e.Close()
+	odd := testDump("r", 3, 2, 700)
+	h2 := newHarness(t, Config{Dir: dir})
+	for _, p := range packets(t, odd, 500) {
+		h2.feed(p, src1)
+	}
+	h2.e.Close()
+	ev, ev2 := h.Events(), h2.Events()
+	if len(ev) != 1 || len(ev2) != 1 || ev2[0].Log == ev[0].Log {
+		t.Fatalf("events %+v, then %+v", ev, ev2)
+	}
+	checkComplete(t, h2, odd.Log, ev2[0])
+	if m := readMeta(t, ev[0].Meta); m.TotalLen != 3000 || m.MissingBytes != 2500 {
+		t.Fatalf("first dump's sidecar replaced: %+v", m)
+	}
+	if got, want := readLog(t, ev[0].Log), expectLog(d.Log, []ranges.Range{{Start: 0, End: 2500}}); got != want {
+		t.Fatal("first dump's log replaced")
 	}
 }
