@@ -2,10 +2,14 @@ package reassembly
 
 import (
 	"github.com/netoops/netoops/internal/catcher/ranges"
+	"github.com/netoops/netoops/internal/catcher/store/storetest"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -390,5 +394,40 @@ func TestLargeLogs(t *testing.T) {
 				t.Fatalf("log differs: got %d bytes, want %d", len(got), len(exp))
 			}
 		})
+	}
+}
+
+// TestBurstOfCompleteDumps: a burst of complete one-packet dumps from one
+// address, more than --max-per-source, while the store is slow: complete
+// dumps waiting to be written do not count as in flight, and every one
+// is stored.
+func TestBurstOfCompleteDumps(t *testing.T) {
+	mfs := storetest.NewMemFS()
+	mfs.SyncDelay.Store(int64(2 * time.Millisecond))
+	var mu sync.Mutex
+	var evs []event.Event
+	e, err := NewEngine(Config{Dir: "/s", FS: mfs, Shards: 1, StoreWorkers: 2, MaxPerSource: 8,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnStored: onStored(&mu, &evs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Start()
+	f := e.NewFeeder()
+	const n = 200
+	for seq := uint32(1); seq <= n; seq++ {
+		f.Add(packets(t, testDump("burst", 1, seq, 300), 1000)[0], src1)
+	}
+	f.Flush()
+	e.Close()
+	if got := counterValue(e.Metrics().Dropped(metrics.DropPerSource)); got != 0 {
+		t.Errorf("%v packets dropped as max_per_source", got)
+	}
+	if len(evs) != n {
+		t.Fatalf("%d dumps stored, want %d", len(evs), n)
+	}
+	for _, ev := range evs {
+		if !ev.Complete {
+			t.Fatalf("%+v", ev)
+		}
 	}
 }

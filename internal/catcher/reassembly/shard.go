@@ -182,7 +182,19 @@ func (s *shard) handle(p *wire.Packet, src netip.AddrPort, now time.Time) {
 		m.Dropped(metrics.DropStoreError).Inc()
 	}
 	if d.have == uint64(d.total) {
+		// Complete: what is left is the store's work, bounded by its
+		// queue and the memory-buffer budget. The source may start
+		// another dump.
+		s.releaseSlot(d)
 		s.finalize(d, now)
+	}
+}
+
+// releaseSlot gives back d's --max-per-source slot, if it holds one.
+func (s *shard) releaseSlot(d *dump) {
+	if d.slot {
+		d.slot = false
+		s.e.sources.release(d.src.Addr())
 	}
 }
 
@@ -267,10 +279,7 @@ func (s *shard) remove(d *dump) {
 	s.unlink(d)
 	delete(s.table, d.key)
 	s.n--
-	if d.slot {
-		d.slot = false
-		s.e.sources.release(d.src.Addr())
-	}
+	s.releaseSlot(d)
 }
 
 // write puts p at offset off of d's temporary file (through the write
@@ -456,10 +465,7 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 			d.dirty = false
 			s.inFlight--
 		}
-		if d.slot {
-			d.slot = false
-			s.e.sources.release(d.src.Addr())
-		}
+		s.releaseSlot(d)
 	}
 	if d.removed {
 		s.undrain(d)
