@@ -185,6 +185,7 @@ type builder struct {
 	state                 traceState
 	waitBacktrace         bool
 	skipTrace             bool // in a stack dump that is not the report's
+	headerCut             bool
 	sec                   section
 	frames                []frame
 	access                string
@@ -200,6 +201,7 @@ func newBuilder(h header, l *line, start int) *builder {
 		b.fn = normalizeName(h.fn)
 	}
 	if l.cut {
+		b.headerCut = true
 		b.corrupt = "its first line is cut by missing bytes"
 	}
 	return b
@@ -214,6 +216,11 @@ func (b *builder) take(l *line) feedResult {
 // feed offers the report its next kernel line.
 func (b *builder) feed(l *line) feedResult {
 	t := l.text
+	if l.cut {
+		// A fragment next to a gap says nothing reliable; the gap
+		// itself decides what the report lost.
+		return b.take(l)
+	}
 	if len(t) == 0 {
 		if b.state == traceOpen {
 			b.state = traceDone
@@ -227,7 +234,7 @@ func (b *builder) feed(l *line) feedResult {
 	}
 	// Call-trace entries and stack markers.
 	if t[0] == ' ' || t[0] == '\t' {
-		tt := trimSpaces(t)
+		tt := bytes.TrimRight(trimSpaces(t), " \t")
 		if len(tt) > 2 && len(tt) < 24 && tt[0] == '<' && tt[len(tt)-1] == '>' {
 			return b.marker(tt, l)
 		}
@@ -254,6 +261,9 @@ func (b *builder) feed(l *line) feedResult {
 			return b.take(l) // indented trailer: KASAN's memory dump, lockdep's lists
 		}
 		return b.other(l)
+	}
+	if t[0] == '>' && b.state == traceDone {
+		return b.take(l) // KASAN's ">ffff888103c2a500: fa fb fc"
 	}
 	if hasPrefixAny(t, callTraceLines) {
 		if b.waitBacktrace || b.skipTrace {
@@ -297,8 +307,12 @@ func (b *builder) feed(l *line) feedResult {
 		}
 		return b.take(l)
 	}
-	if isRegisterLine(t) {
-		return b.take(l)
+	if isRegisterLine(t) || bytes.HasPrefix(t, []byte("Code: ")) {
+		return b.take(l) // a register dump, also inside a trace
+	}
+	if b.state == traceDone && bytes.HasPrefix(t, []byte("=========================")) {
+		b.take(l) // the closing rule of KASAN, KFENCE and UBSAN reports
+		return finish
 	}
 	if b.h.accessFrom && b.access == "" {
 		switch {
@@ -380,17 +394,13 @@ func (b *builder) marker(tt []byte, l *line) feedResult {
 		name = name[1:]
 	}
 	switch {
-	case string(name) == "TASK":
-		if closing {
+	case closing:
+		if string(name) == "TASK" {
 			b.state = traceDone
 		}
 		b.sec = secTask
-	case closing:
-		b.sec = secTask
-	case string(name) == "EOI" || string(name) == "EOE":
-		b.sec = secTask
 	default:
-		b.sec = secIRQ
+		b.sec = sectionOf(name)
 	}
 	return b.take(l)
 }
@@ -451,7 +461,7 @@ var contextLines = [][]byte{
 	[]byte("Kernel Offset:"), []byte("Fixing recursive fault"), []byte("Showing all locks held"),
 	[]byte("Showing busy workqueues"), []byte("note: "), []byte("Rebooting in"),
 	[]byte("Dumping ftrace buffer"), []byte("Uninit was"), []byte("=========================="),
-	[]byte("------------[ cut here ]------------"), []byte("Code: "), []byte("Stack:"),
+	[]byte("------------[ cut here ]------------"), []byte("Stack:"),
 	[]byte("Mem abort info:"), []byte("Data abort info:"), []byte("ESR = "), []byte("EC = "),
 	[]byte("SET = "), []byte("FSC = "), []byte("user pgtable:"), []byte("[0000000000000000] pgd="),
 	[]byte("Internal error:"), []byte("CR2: "), []byte("kernel tried to execute"),
@@ -464,6 +474,7 @@ var contextLines = [][]byte{
 	[]byte("Disabling lock debugging"), []byte("FIX "), []byte("INFO: "),
 	[]byte("Lock is already held"), []byte("kernel BUG at "), []byte("lr : "), []byte("sp : "),
 	[]byte("pstate: "), []byte("PKRU: "), []byte("softirq="), []byte("(detected by"),
+	[]byte("RIP  [<"), []byte("EIP: [<"), []byte("IP: "), []byte("task: "),
 }
 
 // isRegisterLine: a line of a register dump: "RSP: 0018:ffffc90000153e18

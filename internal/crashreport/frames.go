@@ -16,8 +16,20 @@ type section uint8
 
 const (
 	secTask section = iota // the task's stack, or unmarked
-	secIRQ                 // an interrupt, softirq or exception stack
+	secIRQ                 // an interrupt's or softirq's stack
+	secExc                 // an exception's stack: NMI, #DF, #MC, #DB, ...
 )
+
+// sectionOf names the stack a "<NAME>" marker opens.
+func sectionOf(name []byte) section {
+	switch string(name) {
+	case "TASK", "EOI", "EOE":
+		return secTask
+	case "IRQ", "SOFTIRQ":
+		return secIRQ
+	}
+	return secExc
+}
 
 // parseFrame parses a call-trace line: " func+0x12/0x40", " ? func+0x1/0x2
 // [mod]", " [<ffffffff81234567>] func+0x12/0x40" (old kernels), with the

@@ -32,6 +32,10 @@ type scanner struct {
 	missing []Range // sorted by Start
 	found   []bool  // missing[i] was located as a marker
 	prevGap bool    // the previous line was a marker
+	// The received bytes since the last marker: where they start in the
+	// log file and in the dumped log.
+	segStart int
+	segLog   int64
 }
 
 func newScanner(log []byte, missing []Range) *scanner {
@@ -65,20 +69,23 @@ func (s *scanner) next(l *line) bool {
 	if r, ok := s.marker(raw); ok {
 		l.marker, l.gap, l.kernel = true, r, true
 		s.prevGap = true
+		s.segStart, s.segLog = s.pos, r.End
 		return true
 	}
-	// A line right after a gap may have lost its beginning; one right
-	// before a gap may have lost its end (the catcher ends it with a
-	// newline of its own).
-	l.cut = s.prevGap || s.nextIsMarker()
+	// A line right after a gap has lost its beginning unless it starts
+	// with a syslog prefix; one right before a gap has lost its end if
+	// the catcher had to end it with a newline of its own.
+	l.cut = s.prevGap && !hasSyslogPrefix(raw) || s.cutBeforeMarker()
 	s.prevGap = false
 	l.text, l.kernel = splitPrefix(raw)
 	return true
 }
 
-// nextIsMarker reports whether the line after the current one is a gap
-// marker for a missing range.
-func (s *scanner) nextIsMarker() bool {
+// cutBeforeMarker reports whether the line after the current one is a
+// gap marker and the current line was cut by the gap: the bytes since
+// the last gap are one more than the log held there (the catcher's
+// newline), or do not match it.
+func (s *scanner) cutBeforeMarker() bool {
 	if len(s.missing) == 0 || s.pos >= len(s.log) {
 		return false
 	}
@@ -89,8 +96,24 @@ func (s *scanner) nextIsMarker() bool {
 	if i := bytes.IndexByte(rest, '\n'); i >= 0 {
 		rest = rest[:i]
 	}
-	_, ok := s.lookup(rest)
-	return ok
+	i, ok := s.lookup(rest)
+	if !ok {
+		return false
+	}
+	received := int64(s.pos - s.segStart)
+	return received != s.missing[i].Start-s.segLog
+}
+
+// hasSyslogPrefix: the line starts with "<N>".
+func hasSyslogPrefix(raw []byte) bool {
+	if len(raw) < 3 || raw[0] != '<' {
+		return false
+	}
+	i := 1
+	for i < len(raw) && i < 6 && raw[i] >= '0' && raw[i] <= '9' {
+		i++
+	}
+	return i > 1 && i < len(raw) && raw[i] == '>'
 }
 
 var markerPrefix = []byte("[netoops: ")

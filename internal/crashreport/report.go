@@ -131,9 +131,18 @@ func (b *builder) context() (ctx []frame, unreliable bool) {
 			break
 		}
 	}
+	// An exception stack's frames (NMI, #DF) are the exception's
+	// handling, unless they are all there is.
+	exc := true
+	for _, f := range b.frames {
+		if f.section != secExc && (f.reliable || !any) {
+			exc = false
+			break
+		}
+	}
 	all := make([]frame, 0, len(b.frames))
 	for _, f := range b.frames {
-		if f.reliable || !any {
+		if (f.reliable || !any) && (f.rip || exc || f.section != secExc) {
 			all = append(all, f)
 		}
 	}
@@ -150,9 +159,6 @@ func (b *builder) context() (ctx []frame, unreliable bool) {
 	switch {
 	case b.hasRegs:
 		seg = untilRIP(all)
-		if stall {
-			seg = taskOnly(seg)
-		}
 	default:
 		k := -1
 		for i, f := range all {
@@ -172,6 +178,11 @@ func (b *builder) context() (ctx []frame, unreliable bool) {
 		default:
 			seg = untilRIP(all)
 		}
+	}
+	if stall {
+		seg = taskOnly(seg)
+	} else {
+		seg = irqOnly(seg)
 	}
 	if b.fn != "" {
 		ctx = append(ctx, frame{name: b.fn, reliable: true})
@@ -207,6 +218,20 @@ func taskOnly(fs []frame) []frame {
 	return fs
 }
 
+// irqOnly drops the frames of the context an interrupt interrupted,
+// when the trace starts on the interrupt's stack.
+func irqOnly(fs []frame) []frame {
+	for i, f := range fs {
+		if f.section == secTask && i > 0 && fs[i-1].section == secIRQ {
+			if fs[0].section == secIRQ {
+				return fs[:i]
+			}
+			break
+		}
+	}
+	return fs
+}
+
 func isExceptionEntry(name string) bool {
 	return strings.HasPrefix(name, "asm_exc_") && name != "asm_exc_nmi" ||
 		name == "invalid_op" || name == "do_invalid_op" || name == "el1_undef" || name == "el1h_64_sync"
@@ -214,12 +239,20 @@ func isExceptionEntry(name string) bool {
 
 func isInterruptEntry(name string) bool {
 	return strings.HasPrefix(name, "asm_sysvec_") || name == "asm_common_interrupt" ||
-		name == "asm_exc_nmi" || name == "apic_timer_interrupt" || name == "el1h_64_irq"
+		name == "asm_exc_nmi" || name == "end_repeat_nmi" || name == "apic_timer_interrupt" ||
+		name == "el1h_64_irq"
 }
 
 // title builds the report's title.
 func (b *builder) title(guilty string) string {
 	stem := b.h.stem
+	if b.headerCut {
+		// The header line lost bytes: only its kind is known.
+		if i := strings.Index(stem, ": "); i >= 0 {
+			stem = stem[:i]
+		}
+		return stem + ": corrupted"
+	}
 	if b.access != "" {
 		stem += " " + b.access
 	}
