@@ -19,6 +19,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/netoops/netoops/internal/catcher/event"
+	"github.com/netoops/netoops/internal/catcher/store"
 	"github.com/netoops/netoops/internal/lockedbuf"
 	"github.com/netoops/netoops/pkg/wire"
 )
@@ -416,5 +417,74 @@ func TestExec(t *testing.T) {
 	evs := events(t, stdout.String())
 	if len(evs) != 1 || string(b) != fmt.Sprintf("ex-1 true 1 %s\n", evs[0].Log) {
 		t.Fatalf("exec wrote %q; events %+v", b, evs)
+	}
+}
+
+// writePcap writes frames to a pcap file, frame i captured at t0 + i ms.
+func writePcap(t *testing.T, path string, fr [][]byte, t0 time.Time) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriter(f)
+	w.WriteFileHeader(65536, layers.LinkTypeEthernet)
+	for i, b := range fr {
+		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(b), Length: len(b)}
+		if err := w.WritePacket(ci, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReadIdempotent: read takes a packet's receive time from its frame's
+// capture time, so a dump whose sender did not know the time (time_ns 0)
+// is named by when it was captured, and reading the same file twice
+// stores each dump once.
+func TestReadIdempotent(t *testing.T) {
+	dir := t.TempDir()
+	full, part := mkDump("nt-1", 1, 20000), mkDump("nt-2", 2, 20000)
+	full.TimeNS, part.TimeNS = 0, 0
+	fr := append(frames(t, pkts(t, full), false), frames(t, pkts(t, part, 3), false)...)
+	captured := time.Date(2024, 3, 4, 5, 6, 7, 0, time.UTC)
+	path := filepath.Join(dir, "x.pcap")
+	writePcap(t, path, fr, captured)
+	storeDir := filepath.Join(dir, "store")
+	for round := 1; round <= 2; round++ {
+		var stdout, stderr lockedbuf.Buffer
+		if code := run(context.Background(), []string{"catcher", "read", "--dir", storeDir, path}, &stdout, &stderr); code != 0 {
+			t.Fatalf("read %d: exit %d: %s", round, code, stderr.String())
+		}
+		evs := events(t, stdout.String())
+		if round == 2 {
+			if len(evs) != 0 {
+				t.Fatalf("second read stored again: %+v", evs)
+			}
+			break
+		}
+		if len(evs) != 2 {
+			t.Fatalf("first read: %d events", len(evs))
+		}
+		for _, ev := range evs {
+			if ev.DumpTime != nil || !strings.HasPrefix(filepath.Base(ev.Log), "20240304T050607Z-") {
+				t.Fatalf("dump time %v, log %s: want the capture time", ev.DumpTime, ev.Log)
+			}
+			var m store.Meta
+			b, _ := os.ReadFile(ev.Meta)
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.FirstPacket.Before(captured) || m.LastPacket.After(captured.Add(time.Duration(len(fr))*time.Millisecond)) || m.LastPacket.Before(m.FirstPacket) {
+				t.Fatalf("first/last packet %v %v, captured from %v", m.FirstPacket, m.LastPacket, captured)
+			}
+		}
+	}
+	for _, host := range []string{"nt-1", "nt-2"} {
+		if files, _ := os.ReadDir(filepath.Join(storeDir, host)); len(files) != 2 {
+			t.Fatalf("%s: %d files, want a log and a sidecar", host, len(files))
+		}
 	}
 }

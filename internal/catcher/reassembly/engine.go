@@ -219,6 +219,7 @@ type batch struct {
 type item struct {
 	off, n int
 	src    netip.AddrPort
+	at     int64 // capture time, Unix ns; 0: received now
 }
 
 const (
@@ -284,12 +285,16 @@ func (e *Engine) run(s *shard, w *worker) {
 			now := e.cfg.Now()
 			for _, it := range b.items {
 				pkt := b.buf[it.off : it.off+it.n]
+				at := now
+				if it.at != 0 {
+					at = time.Unix(0, it.at)
+				}
 				if single {
 					if e.validate(&p, pkt) {
-						s.handle(&p, it.src, now)
+						s.handle(&p, it.src, at, now)
 					}
 				} else if p.DecodeFromBytes(pkt) == nil {
-					s.handle(&p, it.src, now)
+					s.handle(&p, it.src, at, now)
 				}
 			}
 			b.buf, b.items = b.buf[:0], b.items[:0]
@@ -344,11 +349,24 @@ func (e *Engine) NewFeeder() *Feeder {
 	return &Feeder{e: e, cur: make([]*batch, len(e.shards))}
 }
 
-// Add queues one UDP payload from src for its shard, validating it first
-// when there are several shards (to find the shard; with one, the shard
-// validates it). b is copied; the caller may reuse it. It counts the
-// packet as received.
-func (f *Feeder) Add(b []byte, src netip.AddrPort) {
+// Add queues one UDP payload from src, received now, for its shard,
+// validating it first when there are several shards (to find the shard;
+// with one, the shard validates it). b is copied; the caller may reuse
+// it. It counts the packet as received.
+func (f *Feeder) Add(b []byte, src netip.AddrPort) { f.add(b, src, 0) }
+
+// AddAt is Add for a packet captured at time at (from a capture file):
+// at is its receive time, in the sidecar and, when the sender did not know
+// the time, in the dump's name. The zero time means now.
+func (f *Feeder) AddAt(b []byte, src netip.AddrPort, at time.Time) {
+	var ns int64
+	if !at.IsZero() {
+		ns = at.UnixNano()
+	}
+	f.add(b, src, ns)
+}
+
+func (f *Feeder) add(b []byte, src netip.AddrPort, at int64) {
 	m := f.e.metrics
 	m.Received.Inc()
 	i := 0
@@ -373,7 +391,7 @@ func (f *Feeder) Add(b []byte, src netip.AddrPort) {
 		return
 	}
 	bt.buf = append(bt.buf, b...)
-	bt.items = append(bt.items, item{off: off, n: len(b), src: src})
+	bt.items = append(bt.items, item{off: off, n: len(b), src: src, at: at})
 }
 
 // Flush sends the partly filled batches to their shards. Sources call it

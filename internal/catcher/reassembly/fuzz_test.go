@@ -66,7 +66,7 @@ func fuzzReceive(t *testing.T, in []byte, cfg Config) {
 		if p.DecodeFromBytes(pkt) != nil {
 			continue
 		}
-		h.e.shards[h.e.shardOf(&p)].handle(&p, src, h.now)
+		h.e.shards[h.e.shardOf(&p)].handle(&p, src, h.now, h.now)
 		h.now = h.now.Add(100 * time.Millisecond)
 		for _, s := range h.e.shards {
 			if s.n > s.cap {

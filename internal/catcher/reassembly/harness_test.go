@@ -75,7 +75,7 @@ func (h *harness) feed(pkt []byte, src netip.AddrPort) {
 		h.t.Fatalf("bad packet: %v", err)
 	}
 	s := h.e.shards[h.e.shardOf(&p)]
-	s.handle(&p, src, h.now)
+	s.handle(&p, src, h.now, h.now)
 }
 
 func (h *harness) sweep() {

@@ -36,7 +36,8 @@ type dump struct {
 	copies                     uint8
 	total                      uint32
 	src                        netip.AddrPort
-	first, last                time.Time
+	first, last                time.Time // receive (or capture) time of the first and last packet
+	seen                       time.Time // engine time of the last packet: idle, retain
 	packets, dups, conflicts   uint64
 	have                       uint64 // bytes in ranges
 	ranges                     ranges.Set
@@ -126,8 +127,9 @@ func (s *shard) logErr(now time.Time, msg string, args ...any) {
 	}
 }
 
-// handle processes one valid packet.
-func (s *shard) handle(p *wire.Packet, src netip.AddrPort, now time.Time) {
+// handle processes one valid packet, received (or captured) at time at;
+// now is the engine's clock.
+func (s *shard) handle(p *wire.Packet, src netip.AddrPort, at, now time.Time) {
 	m := s.e.metrics
 	if p.Flags&wire.FlagAuth != 0 {
 		m.Dropped(metrics.DropAuth).Inc()
@@ -141,7 +143,7 @@ func (s *shard) handle(p *wire.Packet, src netip.AddrPort, now time.Time) {
 	d := s.table[k]
 	isNew := false
 	if d == nil {
-		if d = s.create(k, p, src, now); d == nil {
+		if d = s.create(k, p, src, at, now); d == nil {
 			return
 		}
 		isNew = true
@@ -153,7 +155,7 @@ func (s *shard) handle(p *wire.Packet, src netip.AddrPort, now time.Time) {
 		d.conflicts++
 	}
 	d.packets++
-	d.last = now
+	d.last, d.seen = at, now
 	s.touch(d)
 	off, end := p.Offset, uint32(p.End())
 	if !isNew && d.ranges.Contains(off, end) {
@@ -198,9 +200,10 @@ func (s *shard) releaseSlot(d *dump) {
 	}
 }
 
-// create adds a dump for the first packet p of key k, making room if the
-// table is full. It returns nil if the packet must be dropped.
-func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, now time.Time) *dump {
+// create adds a dump for the first packet p of key k, received at at,
+// making room if the table is full. It returns nil if the packet must be
+// dropped.
+func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, at, now time.Time) *dump {
 	m := s.e.metrics
 	if s.n >= s.cap && !s.evictOldest(now) {
 		m.Dropped(metrics.DropMaxDumps).Inc()
@@ -212,7 +215,7 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, now time.T
 			return nil
 		}
 		delete(s.draining, k)
-		d.removed, d.slot, d.last = false, true, now
+		d.removed, d.slot, d.seen = false, true, now
 		if !d.storing { // its store failed: still to be stored
 			d.dirty = true
 			s.inFlight++
@@ -230,7 +233,7 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, now time.T
 		key:  k,
 		host: string(p.Host), release: string(p.Release), label: string(p.Label), text: string(p.ReasonText),
 		reason: p.Reason, flags: p.Flags, timeNS: p.TimeNS, count: p.Count, copies: p.Copies,
-		total: p.TotalLen, src: src, first: now, last: now, ranges: ranges.NewSet(p.TotalLen),
+		total: p.TotalLen, src: src, first: at, last: at, seen: now, ranges: ranges.NewSet(p.TotalLen),
 	}
 	s.table[k] = d
 	s.pushFront(d)
@@ -503,7 +506,7 @@ func (s *shard) sweep(now time.Time) {
 	var bk int64
 	for d := s.lru.prev; d != &s.lru; {
 		prev := d.prev
-		age := now.Sub(d.last)
+		age := now.Sub(d.seen)
 		switch {
 		case d.storing:
 		case d.dirty && !now.Before(d.retryAt) && (age >= idle || d.have == uint64(d.total)):

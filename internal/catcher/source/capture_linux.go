@@ -52,7 +52,7 @@ func Capture(ctx context.Context, iface string, port uint16, f Sink, ignored Cou
 			f.Flush()
 			return err
 		}
-		if !d.Frame(layers.LinkTypeEthernet, data) {
+		if !d.Frame(layers.LinkTypeEthernet, data, time.Time{}) {
 			ignored.Inc()
 		}
 		if pending++; pending >= 64 {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -48,9 +49,10 @@ func NewFrameDecoder(f Sink, port uint16) *FrameDecoder {
 	return d
 }
 
-// Frame decodes one frame of the given link type. It returns false if the
+// Frame decodes one frame of the given link type, captured at time at (the
+// zero time: now), and feeds its UDP payload. It returns false if the
 // frame was not a UDP datagram to Port.
-func (d *FrameDecoder) Frame(lt layers.LinkType, data []byte) bool {
+func (d *FrameDecoder) Frame(lt layers.LinkType, data []byte, at time.Time) bool {
 	var p *gopacket.DecodingLayerParser
 	switch lt {
 	case layers.LinkTypeEthernet, layers.LinkTypeNull, layers.LinkTypeLoop:
@@ -95,7 +97,11 @@ func (d *FrameDecoder) Frame(lt layers.LinkType, data []byte) bool {
 		return false
 	}
 	src = netip.AddrPortFrom(src.Addr(), uint16(d.udp.SrcPort))
-	d.f.Add(d.udp.Payload, src)
+	if at.IsZero() {
+		d.f.Add(d.udp.Payload, src)
+	} else {
+		d.f.AddAt(d.udp.Payload, src, at)
+	}
 	return true
 }
 
@@ -113,8 +119,9 @@ func (d *FrameDecoder) ipParser(data []byte) *gopacket.DecodingLayerParser {
 }
 
 // ReadPcap feeds the UDP payload of every frame to port of a pcap or
-// pcapng file (detected by its magic) to f, counting the other frames in
-// ignored (which may be nil). It returns the number of frames read.
+// pcapng file (detected by its magic) to f, with the frame's capture time,
+// counting the other frames in ignored (which may be nil). It returns the
+// number of frames read.
 func ReadPcap(ctx context.Context, r io.Reader, port uint16, f Sink, ignored Counter) (int, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	magic, err := br.Peek(4)
@@ -138,7 +145,7 @@ func ReadPcap(ctx context.Context, r io.Reader, port uint16, f Sink, ignored Cou
 	ignored = orNop(ignored)
 	n := 0
 	for {
-		data, _, err := src.ZeroCopyReadPacketData()
+		data, ci, err := src.ZeroCopyReadPacketData()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -147,7 +154,7 @@ func ReadPcap(ctx context.Context, r io.Reader, port uint16, f Sink, ignored Cou
 			return n, err
 		}
 		n++
-		if !d.Frame(src.LinkType(), data) {
+		if !d.Frame(src.LinkType(), data, ci.Timestamp) {
 			ignored.Inc()
 		}
 		if n%256 == 0 {

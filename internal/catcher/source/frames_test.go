@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/netoops/netoops/pkg/wire"
 
@@ -77,12 +78,18 @@ func TestUDPPortFilter(t *testing.T) {
 type recorder struct {
 	pkts    [][]byte
 	srcs    []netip.AddrPort
+	ats     []time.Time // of AddAt
 	flushes int
 }
 
 func (r *recorder) Add(b []byte, src netip.AddrPort) {
 	r.pkts = append(r.pkts, append([]byte(nil), b...))
 	r.srcs = append(r.srcs, src)
+}
+
+func (r *recorder) AddAt(b []byte, src netip.AddrPort, at time.Time) {
+	r.Add(b, src)
+	r.ats = append(r.ats, at)
 }
 
 func (r *recorder) Flush() { r.flushes++ }
@@ -117,12 +124,24 @@ func TestFrameDecoderLinkTypes(t *testing.T) {
 				case layers.LinkTypeRaw:
 					fr = fr[14:]
 				}
-				if !fd.Frame(lt, fr) {
+				at := time.Time{} // now
+				if i%3 == 0 {
+					at = time.Unix(1700000000, int64(i))
+				}
+				if !fd.Frame(lt, fr, at) {
 					t.Fatalf("frame %d not decoded", i)
 				}
 			}
 			if len(rec.pkts) != len(pk) {
 				t.Fatalf("%d payloads, want %d", len(rec.pkts), len(pk))
+			}
+			for j, at := range rec.ats { // frames 0, 3, 6...: their capture times
+				if want := time.Unix(1700000000, int64(3*j)); !at.Equal(want) {
+					t.Fatalf("capture time %d: %v, want %v", j, at, want)
+				}
+			}
+			if want := (len(pk) + 2) / 3; len(rec.ats) != want {
+				t.Fatalf("%d payloads with a capture time, want %d", len(rec.ats), want)
 			}
 			rebuilt := make([]byte, len(log))
 			for i, p := range rec.pkts {
@@ -145,7 +164,7 @@ func TestFrameDecoderLinkTypes(t *testing.T) {
 			if !bytes.Equal(rebuilt, log) {
 				t.Fatal("payloads do not rebuild the log")
 			}
-			if fd.Frame(lt, []byte{1, 2, 3}) {
+			if fd.Frame(lt, []byte{1, 2, 3}, time.Time{}) {
 				t.Fatal("garbage frame decoded")
 			}
 		})

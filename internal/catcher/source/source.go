@@ -4,13 +4,19 @@
 // Feeder). Nothing here looks inside a payload.
 package source
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // Sink takes the UDP payloads a source reads.
 type Sink interface {
-	// Add takes one UDP payload from src. b is valid only during the
-	// call.
+	// Add takes one UDP payload from src, received now. b is valid only
+	// during the call.
 	Add(b []byte, src netip.AddrPort)
+	// AddAt is Add for a payload captured at time at (a capture file's
+	// frame time), which is then its receive time.
+	AddAt(b []byte, src netip.AddrPort, at time.Time)
 	// Flush hands on what Add took; sources call it after each batch
 	// they read.
 	Flush()
