@@ -23,6 +23,7 @@ import (
 	"github.com/netoops/netoops/internal/catcher/reassembly"
 	"github.com/netoops/netoops/internal/catcher/source"
 	"github.com/netoops/netoops/internal/catcher/store"
+	"github.com/netoops/netoops/internal/catcher/triage"
 	"github.com/netoops/netoops/pkg/wire"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/urfave/cli/v3"
@@ -273,6 +274,7 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 		Dir: cmd.String("dir"), Idle: cmd.Duration("idle"), Retain: cmd.Duration("retain"),
 		MaxDumps: cmd.Int("max-dumps"), MaxDumpBytes: uint32(mdb), MaxPerSource: cmd.Int("max-per-source"),
 		WriteBuffers: cmd.Int("write-buffers"), OpenFiles: cmd.Int("open-files"), MemBytes: memBytes, StoreWorkers: cmd.Int("store-workers"), Shards: cmd.Int("workers"), Logger: log,
+		Analyze: triage.Annotate,
 		OnStored: func(m *store.Meta, logPath, metaPath string) {
 			ev := event.New(m, logPath, metaPath)
 			log.Info("dump stored", "host", ev.Host, "boot_id", ev.BootID, "dump_seq", ev.DumpSeq,

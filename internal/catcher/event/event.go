@@ -35,6 +35,11 @@ type Event struct {
 	Log          string     `json:"log"`
 	Meta         string     `json:"meta"`
 	Source       string     `json:"source"`
+	Title        string     `json:"title"`
+	Signature    string     `json:"signature"`
+	Guilty       string     `json:"guilty"`
+	Corrupted    bool       `json:"corrupted"`
+	Reports      int        `json:"reports"`
 }
 
 // New returns the event of a dump stored with sidecar m at logPath and
@@ -46,6 +51,8 @@ func New(m *store.Meta, logPath, metaPath string) Event {
 		DumpTime: m.DumpTime, Complete: m.Complete, TotalLen: m.TotalLen,
 		MissingBytes: m.MissingBytes, Packets: m.Packets, Duplicates: m.Duplicates,
 		Truncated: m.Truncated, Log: logPath, Meta: metaPath, Source: m.Source,
+		Title: m.Title, Signature: m.Signature, Guilty: m.Guilty, Corrupted: m.Corrupted,
+		Reports: len(m.Reports) + m.ReportsOmitted,
 	}
 }
 
@@ -93,6 +100,11 @@ func (ev *Event) AppendJSON(b []byte) []byte {
 	w.Str("log", ev.Log)
 	w.Str("meta", ev.Meta)
 	w.Str("source", ev.Source)
+	w.Str("title", ev.Title)
+	w.Str("signature", ev.Signature)
+	w.Str("guilty", ev.Guilty)
+	w.Bool("corrupted", ev.Corrupted)
+	w.Uint("reports", uint64(ev.Reports))
 	return append(w.End(""), '\n')
 }
 
@@ -111,6 +123,8 @@ func (ev Event) Env() []string {
 		"NETOOPS_COMPLETE=" + strconv.FormatBool(ev.Complete), "NETOOPS_TOTAL_LEN=" + strconv.FormatUint(uint64(ev.TotalLen), 10),
 		"NETOOPS_MISSING_BYTES=" + strconv.FormatUint(ev.MissingBytes, 10), "NETOOPS_SOURCE=" + ev.Source,
 		"NETOOPS_TRUNCATED=" + strconv.FormatBool(ev.Truncated),
+		"NETOOPS_TITLE=" + ev.Title, "NETOOPS_SIGNATURE=" + ev.Signature, "NETOOPS_GUILTY=" + ev.Guilty,
+		"NETOOPS_CORRUPTED=" + strconv.FormatBool(ev.Corrupted), "NETOOPS_REPORTS=" + strconv.Itoa(ev.Reports),
 	})
 }
 

@@ -41,7 +41,9 @@ func TestEventJSONMatches(t *testing.T) {
 			Source: randString(r), Packets: r.Uint64(), Duplicates: r.Uint64(), Conflicts: r.Uint64(),
 			Pieces: r.Uint32(), Copies: uint8(r.Uint32()), TotalLen: r.Uint32(), ReceivedLen: r.Uint64(),
 			MissingBytes: r.Uint64(), Complete: r.IntN(2) == 0, Flags: uint16(r.Uint32()),
-			Truncated: r.IntN(2) == 0, Prefixed: r.IntN(2) == 0, Log: randString(r)}
+			Truncated: r.IntN(2) == 0, Prefixed: r.IntN(2) == 0, Log: randString(r),
+			Title: randString(r), Signature: randString(r), Guilty: randString(r), Corrupted: r.IntN(2) == 0,
+			Reports: make([]store.Report, r.IntN(3)), ReportsOmitted: r.IntN(2)}
 		if r.IntN(2) == 0 {
 			dt := randTime(r)
 			m.DumpTime = &dt
@@ -66,6 +68,19 @@ func TestEnvDropsNUL(t *testing.T) {
 		}
 		if strings.HasPrefix(v, "NETOOPS_HOST=") && v != "NETOOPS_HOST=ab" {
 			t.Fatalf("got %q", v)
+		}
+	}
+}
+
+// TestEnvCrash: the crash fields are in the environment.
+func TestEnvCrash(t *testing.T) {
+	m := store.Meta{Title: "WARNING in lkdtm_WARNING", Signature: "0123456789abcdef", Guilty: "lkdtm_WARNING",
+		Reports: make([]store.Report, 2)}
+	env := strings.Join(New(&m, "l", "m").Env(), "\n") + "\n"
+	for _, want := range []string{"NETOOPS_TITLE=WARNING in lkdtm_WARNING", "NETOOPS_SIGNATURE=0123456789abcdef",
+		"NETOOPS_GUILTY=lkdtm_WARNING", "NETOOPS_CORRUPTED=false", "NETOOPS_REPORTS=2"} {
+		if !strings.Contains(env, want+"\n") {
+			t.Errorf("no %s in\n%s", want, env)
 		}
 	}
 }

@@ -53,6 +53,9 @@ func (w *Object) Str(k, v string) { w.Key(k); w.B = AppendString(w.B, v) }
 // Uint appends a number member.
 func (w *Object) Uint(k string, v uint64) { w.Key(k); w.B = strconv.AppendUint(w.B, v, 10) }
 
+// Int appends a signed number member.
+func (w *Object) Int(k string, v int64) { w.Key(k); w.B = strconv.AppendInt(w.B, v, 10) }
+
 // Bool appends a boolean member.
 func (w *Object) Bool(k string, v bool) { w.Key(k); w.B = strconv.AppendBool(w.B, v) }
 

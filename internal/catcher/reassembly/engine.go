@@ -43,6 +43,9 @@ type Config struct {
 	// OnStored is called (from a store worker) after each dump is stored,
 	// with its sidecar and the paths of its log and sidecar.
 	OnStored func(m *store.Meta, logPath, metaPath string)
+	// Analyze, if set, fills a dump's crash fields from its log before
+	// its sidecar is written (store.Store.Analyze).
+	Analyze func(m *store.Meta, log []byte)
 }
 
 func (c *Config) defaults() {
@@ -116,7 +119,7 @@ type Engine struct {
 func NewEngine(cfg Config) (*Engine, error) {
 	cfg.defaults()
 	e := &Engine{cfg: cfg, log: cfg.Logger, seed: maphash.MakeSeed()}
-	e.store = &store.Store{Dir: cfg.Dir, FS: cfg.FS}
+	e.store = &store.Store{Dir: cfg.Dir, FS: cfg.FS, Analyze: cfg.Analyze}
 	if err := e.store.Init(); err != nil {
 		return nil, err
 	}

@@ -52,6 +52,27 @@ func TestMetaJSONMatches(t *testing.T) {
 				m.Missing = append(m.Missing, ranges.Range{Start: r.Uint32(), End: r.Uint32()})
 			}
 		}
+		m.Schema, m.Title, m.Signature, m.Guilty, m.Corrupted = r.IntN(3), randString(r), randString(r), randString(r), r.IntN(2) == 0
+		m.ReportsOmitted = r.IntN(3)
+		switch r.IntN(3) {
+		case 0:
+			m.Reports = []Report{}
+		case 1:
+			for n := 1 + r.IntN(3); n > 0; n-- {
+				rep := Report{Kind: randString(r), Title: randString(r), Guilty: randString(r), Signature: randString(r),
+					Corrupted: r.IntN(2) == 0, CorruptedReason: randString(r), Primary: r.IntN(2) == 0,
+					Start: r.Int64N(1 << 40), End: r.Int64N(1 << 40), HeaderStart: r.Int64N(1 << 40), HeaderEnd: -r.Int64N(1 << 40)}
+				switch r.IntN(3) {
+				case 0:
+					rep.Frames = []string{}
+				case 1:
+					for k := 1 + r.IntN(6); k > 0; k-- {
+						rep.Frames = append(rep.Frames, randString(r))
+					}
+				}
+				m.Reports = append(m.Reports, rep)
+			}
+		}
 		want, err := json.MarshalIndent(&m, "", "  ")
 		if err != nil {
 			t.Fatal(err)

@@ -27,6 +27,14 @@ type Store struct {
 
 	mu     sync.Mutex
 	claims map[string]dumpID // names (paths without extension) reserved to a dump
+
+	// Analyze, if set, is called with each dump's sidecar and its log as
+	// it is stored (gap markers in place), before the sidecar is
+	// written; it fills the sidecar's crash fields (package triage).
+	// log is valid only during the call. It runs on the store workers.
+	Analyze func(m *Meta, log []byte)
+
+	logBufs sync.Pool // *[]byte for reading logs back for Analyze
 }
 
 // InflightDir holds the temporary files of dumps being received.
@@ -264,6 +272,17 @@ func (s *Store) write(m *Meta, src LogSource, buf []byte, hostDir, logPath, meta
 			s.FS.Remove(logTmp)
 		}
 	}
+	if s.Analyze != nil {
+		stored := logPath // src.Moved: the log is in place
+		if logTmp != "" {
+			stored = logTmp
+		}
+		if err := s.analyze(m, src, stored, n); err != nil {
+			dropLogTmp()
+			return 0, false, err
+		}
+	}
+	m.Schema = SchemaVersion
 	data := append(m.AppendJSON(buf[:0]), '\n') // buf is free again: the log is written
 	if err := s.writeTemp(metaPath, data); err != nil {
 		dropLogTmp()
@@ -285,6 +304,41 @@ func (s *Store) write(m *Meta, src LogSource, buf []byte, hostDir, logPath, meta
 		return 0, moved, err
 	}
 	return n, moved, nil
+}
+
+// maxPooledLog is the largest log buffer kept for reuse.
+const maxPooledLog = 2 << 20
+
+// analyze calls Analyze with the stored log: the memory buffer of a
+// complete dump as it is, else the n bytes of the file at path (the log
+// as written, with its gap markers) read into a reused buffer.
+func (s *Store) analyze(m *Meta, src LogSource, path string, n int64) error {
+	if src.Mem != nil && len(m.Missing) == 0 && int64(len(src.Mem)) == n {
+		s.Analyze(m, src.Mem)
+		return nil
+	}
+	bp, _ := s.logBufs.Get().(*[]byte)
+	if bp == nil {
+		bp = new([]byte)
+	}
+	if int64(cap(*bp)) < n {
+		*bp = make([]byte, n)
+	}
+	b := (*bp)[:n]
+	f, err := s.FS.OpenFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	k, err := f.ReadAt(b, 0)
+	f.Close()
+	if err != nil && err != io.EOF {
+		return err
+	}
+	s.Analyze(m, b[:k])
+	if cap(b) <= maxPooledLog {
+		s.logBufs.Put(bp)
+	}
+	return nil
 }
 
 // syncFile fsyncs the file at path.
