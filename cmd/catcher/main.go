@@ -74,23 +74,81 @@ func pipelineFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "dir", Value: "./crashes", Usage: "store dumps under `DIR`"},
 		&cli.DurationFlag{Name: "idle", Value: 10 * time.Second, Usage: "store a dump that received nothing for `DURATION` as partial"},
-		&cli.DurationFlag{Name: "retain", Value: 0, Usage: "keep a stored dump's state this long to absorb late copies (default max(6*idle, 1m))"},
+		&cli.DurationFlag{Name: "retain", DefaultText: "max(6×idle, 1m)", Usage: "keep a stored dump's state for `DURATION` to absorb late copies"},
 		&cli.StringFlag{Name: "events", Value: "-", Usage: "append one JSON line per stored dump to `FILE` (- is stdout)"},
 		&cli.StringFlag{Name: "exec", Usage: "run `CMD` (with /bin/sh -c) per stored dump, NETOOPS_* in its environment"},
-		&cli.DurationFlag{Name: "exec-timeout", Value: 30 * time.Second, Usage: "kill an --exec command after `DURATION`"},
+		&cli.DurationFlag{Name: "exec-timeout", Value: 30 * time.Second, Usage: "kill an --exec command (its process group) after `DURATION`"},
 		&cli.IntFlag{Name: "exec-max", Value: 4, Usage: "run at most `N` --exec commands at once"},
 		&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics on http://`ADDR`/metrics"},
 		&cli.IntFlag{Name: "max-dumps", Value: 65536, Usage: "at most `N` dumps in flight"},
 		&cli.IntFlag{Name: "max-dump-bytes", Value: 16 << 20, Usage: "drop dumps whose total_len exceeds `BYTES`"},
-		&cli.IntFlag{Name: "max-per-source", Value: 64, Usage: "at most `N` dumps in flight per source address"},
-		&cli.IntFlag{Name: "write-buffers", Value: 1024, Usage: "`N` 32 KiB write-coalescing buffers, each holding one dump's temporary file open (over all workers)"},
-		&cli.IntFlag{Name: "open-files", Value: 0, Usage: "`N` temporary files of dumps in flight kept open (default --max-dumps; at most the open-file limit less 256)"},
+		&cli.IntFlag{Name: "max-per-source", Value: 64, Usage: "at most `N` dumps being received per source address"},
+		&cli.IntFlag{Name: "write-buffers", Value: 1024, Usage: "`N` 32 KiB write-coalescing buffers (over all workers)"},
+		&cli.IntFlag{Name: "open-files", DefaultText: "--max-dumps, at most the open-file limit less 256", Usage: "keep `N` temporary files of dumps in flight open (over all workers)"},
 		&cli.IntFlag{Name: "mem-buffers", Value: 64 << 20, Usage: "`BYTES` of memory for whole dumps up to 1 MiB, which then need no temporary file (over all workers; 0: none)"},
 		&cli.IntFlag{Name: "store-workers", Value: 16, Usage: "`N` goroutines writing finished dumps (parallel fsyncs share journal commits)"},
-		&cli.IntFlag{Name: "workers", Value: 0, Usage: "reassembly goroutines (default GOMAXPROCS, at most 16)"},
+		&cli.IntFlag{Name: "workers", DefaultText: "GOMAXPROCS, at most 16", Usage: "`N` reassembly goroutines"},
 		&cli.BoolFlag{Name: "pprof", Usage: "also serve net/http/pprof under /debug/pprof/ on --metrics"},
-		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "daemon log level: debug, info, warn, error"},
+		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "daemon log `LEVEL`: debug, info, warn, error"},
 	}
+}
+
+// intLimits are the ranges of the numeric flags. 0 means "none" only
+// where the range starts at 0 (--mem-buffers); a flag with a computed
+// default (--open-files, --workers) takes it when not given.
+var intLimits = []struct {
+	name     string
+	min, max int
+}{
+	{"exec-max", 1, 1024},
+	{"max-dumps", 1, 1 << 24},
+	{"max-dump-bytes", 1, 1<<32 - 1},
+	{"max-per-source", 1, 1 << 24},
+	{"write-buffers", 1, 1 << 20},
+	{"open-files", 1, 1 << 30},
+	{"mem-buffers", 0, 1 << 40},
+	{"store-workers", 1, 1024},
+	{"workers", 1, 256},
+	{"rcvbuf", 4096, 1<<30 - 1}, // the kernel doubles it into an int
+	{"port", 1, 65535},
+}
+
+// checkFlags refuses values out of their flags' ranges, naming the flag.
+func checkFlags(cmd *cli.Command) error {
+	for _, l := range intLimits {
+		if !hasFlag(cmd, l.name) || !cmd.IsSet(l.name) && (l.name == "open-files" || l.name == "workers") {
+			continue
+		}
+		if v := cmd.Int(l.name); v < l.min || v > l.max {
+			return usageError{fmt.Errorf("--%s %d: out of range: %d to %d", l.name, v, l.min, l.max)}
+		}
+	}
+	if hasFlag(cmd, "log-level") {
+		var level slog.Level
+		if level.UnmarshalText([]byte(cmd.String("log-level"))) != nil {
+			return usageError{fmt.Errorf("--log-level %q: debug, info, warn or error", cmd.String("log-level"))}
+		}
+	}
+	for _, name := range []string{"idle", "retain", "exec-timeout"} {
+		if !hasFlag(cmd, name) || name == "retain" && !cmd.IsSet(name) {
+			continue
+		}
+		if v := cmd.Duration(name); v <= 0 {
+			return usageError{fmt.Errorf("--%s %v: must be more than 0", name, v)}
+		}
+	}
+	return nil
+}
+
+func hasFlag(cmd *cli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func newApp(stdout, stderr io.Writer) *cli.Command {
@@ -101,25 +159,36 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		ErrWriter:      stderr,
 		OnUsageError:   usageErr,
 		ExitErrHandler: func(context.Context, *cli.Command, error) {}, // run picks the exit code
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if cmd.Args().Present() {
+				return usageError{fmt.Errorf("unknown command %q: one of listen, capture, read, ls, show (catcher --help)", cmd.Args().First())}
+			}
+			return usageError{errors.New("no command: one of listen, capture, read, ls, show (catcher --help)")}
+		},
 		Commands: []*cli.Command{
 			{
 				Name:  "listen",
 				Usage: "receive dumps on a UDP socket",
 				Flags: append(pipelineFlags(),
 					&cli.StringFlag{Name: "listen", Value: fmt.Sprintf(":%d", wire.DefaultPort), Usage: "UDP `ADDR:PORT` (\":6668\" is every IPv4 and IPv6 address)"},
-					&cli.IntFlag{Name: "rcvbuf", Value: 256 << 20, Usage: "socket receive buffer `BYTES`"},
+					&cli.IntFlag{Name: "rcvbuf", Value: 256 << 20, Usage: "socket receive buffer of `BYTES` (the kernel reports twice that)"},
 				),
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
+					if err := checkFlags(cmd); err != nil {
+						return err
+					}
 					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *reassembly.Feeder, m *metrics.Metrics, log *slog.Logger) error {
 						c, err := source.ListenUDP(ctx, cmd.String("listen"), cmd.Int("rcvbuf"))
 						if err != nil {
 							return err
 						}
-						got := source.RecvBufSize(c)
-						log.Info("listening", "addr", c.LocalAddr().String(), "rcvbuf", got)
-						if want := cmd.Int("rcvbuf"); got < want {
-							log.Warn("socket receive buffer smaller than --rcvbuf: raise net.core.rmem_max (see docs/catcher.md)", "want", want, "got", got)
+						// The kernel reports twice the buffer granted (the
+						// rest is for its bookkeeping).
+						kernel := source.RecvBufSize(c)
+						log.Info("listening", "addr", c.LocalAddr().String(), "rcvbuf", kernel/2, "rcvbuf_kernel", kernel)
+						if want := cmd.Int("rcvbuf"); kernel != 0 && kernel/2 < want {
+							log.Warn("socket receive buffer smaller than --rcvbuf: raise net.core.rmem_max (see docs/catcher.md)", "want", want, "got", kernel/2)
 						}
 						if onListen != nil {
 							onListen(c.LocalAddr())
@@ -138,6 +207,9 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 				),
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
+					if err := checkFlags(cmd); err != nil {
+						return err
+					}
 					port, err := portArg(cmd.Int("port"))
 					if err != nil {
 						return err
@@ -160,6 +232,9 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 				Action: func(ctx context.Context, cmd *cli.Command) error {
 					if cmd.Args().Len() != 1 {
 						return usageError{errors.New("read: want one FILE argument")}
+					}
+					if err := checkFlags(cmd); err != nil {
+						return err
 					}
 					port, err := portArg(cmd.Int("port"))
 					if err != nil {
@@ -186,6 +261,9 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 				Flags:        []cli.Flag{&cli.StringFlag{Name: "dir", Value: "./crashes", Usage: "store `DIR`"}},
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
+					if cmd.Args().Present() {
+						return usageError{fmt.Errorf("ls takes no arguments, got %q", cmd.Args().First())}
+					}
 					ds, err := catalog.List(cmd.String("dir"))
 					if err != nil {
 						return err
@@ -196,29 +274,37 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			},
 			{
 				Name:      "show",
-				Usage:     "print a stored dump (the newest of HOST if no DUMP is given)",
-				ArgsUsage: "HOST[/DUMP]",
+				Usage:     "print a stored dump: ID as catcher ls prints it, or HOSTDIR for its newest",
+				ArgsUsage: "HOSTDIR[/NAME]",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "dir", Value: "./crashes", Usage: "store `DIR`"},
-					&cli.StringFlag{Name: "color", Value: "auto", Usage: "highlight panic/oops/BUG lines: auto, always, never"},
+					&cli.StringFlag{Name: "color", Value: "auto", Usage: "highlight panic/oops/BUG lines: `WHEN` (auto, always, never)"},
 				},
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
-					if cmd.Args().Len() != 1 {
-						return usageError{errors.New("show: want HOST[/DUMP]")}
-					}
-					d, err := catalog.Find(cmd.String("dir"), cmd.Args().First())
-					if err != nil {
-						return codedError{err, exitNoDump}
-					}
 					color := false
 					switch cmd.String("color") {
 					case "always":
 						color = true
+					case "never":
 					case "auto":
 						if f, ok := stdout.(*os.File); ok {
 							color = isTerminal(f)
 						}
+					default:
+						return usageError{fmt.Errorf("--color %q: auto, always or never", cmd.String("color"))}
+					}
+					if cmd.Args().Len() != 1 {
+						return usageError{errors.New("show: want one HOSTDIR[/NAME], an id as catcher ls prints it")}
+					}
+					d, err := catalog.Find(cmd.String("dir"), cmd.Args().First())
+					switch {
+					case errors.Is(err, catalog.ErrNotFound):
+						return codedError{err, exitNoDump}
+					case errors.Is(err, catalog.ErrBadID):
+						return usageError{err}
+					case err != nil:
+						return err
 					}
 					return catalog.Show(stdout, d, color)
 				},
@@ -245,17 +331,14 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 	src func(context.Context, *reassembly.Feeder, *metrics.Metrics, *slog.Logger) error) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cmd.String("log-level"))); err != nil {
-		return usageError{err}
+		return usageError{fmt.Errorf("--log-level %q: debug, info, warn or error", cmd.String("log-level"))}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	memBytes := int64(cmd.Int("mem-buffers"))
 	if memBytes == 0 {
 		memBytes = -1 // none (the engine's zero value is its default)
 	}
-	mdb := cmd.Int("max-dump-bytes")
-	if mdb < 0 || mdb > 1<<32-1 {
-		return usageError{fmt.Errorf("--max-dump-bytes %d out of range", mdb)}
-	}
+	mdb := cmd.Int("max-dump-bytes") // checked by checkFlags
 
 	var evOut io.Writer = stdout
 	if p := cmd.String("events"); p != "-" && p != "" {
@@ -294,6 +377,9 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 	}
 	mt = e.Metrics()
 	mt.RegisterRuntime()
+	if want := cmd.Int("open-files"); cmd.IsSet("open-files") && e.Config().OpenFiles < want {
+		log.Warn("--open-files lowered to the open-file limit less 256 (raise ulimit -n, or LimitNOFILE in systemd)", "want", want, "got", e.Config().OpenFiles)
+	}
 	if c := cmd.String("exec"); c != "" {
 		execer = &hook.Runner{Cmd: c, Timeout: cmd.Duration("exec-timeout"), Max: cmd.Int("exec-max"), Log: log, Runs: mt.ExecRuns}
 		execer.Start()

@@ -5,6 +5,7 @@ package catalog
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,24 +69,33 @@ func List(dir string) ([]Stored, error) {
 	return out, nil
 }
 
-// ID is how `catcher show` names a dump: HOSTDIR/BASENAME.
+// ID is how `catcher ls` names a dump and `catcher show` selects it:
+// HOSTDIR/NAME, the host directory and the stored base name.
 func (s *Stored) ID() string {
-	return filepath.Base(filepath.Dir(s.MetaPath)) + "/" + strings.TrimSuffix(filepath.Base(s.MetaPath), ".json")
+	return s.hostDir() + "/" + strings.TrimSuffix(filepath.Base(s.MetaPath), ".json")
 }
 
-// WriteList prints one line per dump.
+func (s *Stored) hostDir() string { return filepath.Base(filepath.Dir(s.MetaPath)) }
+
+// HostName is the dump's host name byte for byte, as the directory name
+// keeps it (the sidecar's JSON shows invalid UTF-8 as U+FFFD).
+func (s *Stored) HostName() string {
+	if h, ok := store.HostOfDir(s.hostDir()); ok {
+		return h
+	}
+	return s.Host
+}
+
+// WriteList prints one line per dump: time, state, reason, total length,
+// ID, label and reason text, the last two quoted.
 func WriteList(w io.Writer, ds []Stored) {
 	for _, d := range ds {
 		state := "complete"
 		if !d.Complete {
 			state = fmt.Sprintf("partial(-%dB)", d.MissingBytes)
 		}
-		label := d.Label
-		if label == "" {
-			label = "-"
-		}
-		fmt.Fprintf(w, "%s  %-15s %-8s %9d  %-40s label=%s %q\n",
-			d.When().UTC().Format(time.RFC3339), state, d.Reason, d.TotalLen, d.ID(), quoteCtl(label), d.ReasonText)
+		fmt.Fprintf(w, "%s  %-15s %-8s %9d  %-40s label=%q %q\n",
+			d.When().UTC().Format(time.RFC3339), state, d.Reason, d.TotalLen, d.ID(), d.Label, d.ReasonText)
 	}
 }
 
@@ -94,27 +104,73 @@ func quoteCtl(s string) string {
 	return q[1 : len(q)-1]
 }
 
-// Find returns the dump named by arg, HOST or HOST/DUMP (DUMP is a stored
-// base name, with or without .log/.json, or a prefix of it): with HOST
-// only, the newest dump of that host. HOST is matched against the stored
-// host directory and the host name.
-func Find(dir, arg string) (*Stored, error) {
+// Errors of Find.
+var (
+	// ErrNotFound: no stored dump has that id.
+	ErrNotFound = errors.New("no such dump")
+	// ErrBadID: the argument is not an id, or names several dumps.
+	ErrBadID = errors.New("not the id of one dump")
+)
+
+// Find returns the dump named by id, as `catcher ls` prints ids:
+// HOSTDIR/NAME, or HOSTDIR alone for that directory's newest dump. HOSTDIR
+// is a host directory's name (the escaped host name), never a raw host
+// name; NAME is a stored base name, with or without .log or .json, or a
+// prefix of it that only one of the directory's dumps has. Errors wrap
+// ErrNotFound or ErrBadID and say what to type instead.
+func Find(dir, id string) (*Stored, error) {
+	hostDir, name, hasName := strings.Cut(id, "/")
+	name = strings.TrimSuffix(strings.TrimSuffix(name, ".log"), ".json")
+	if hostDir == "" || hostDir == "." || hostDir == ".." || strings.HasPrefix(hostDir, ".") ||
+		strings.Contains(name, "/") || (hasName && name == "") {
+		return nil, fmt.Errorf("%w: %q: an id is HOSTDIR or HOSTDIR/NAME, as catcher ls prints it", ErrBadID, id)
+	}
 	ds, err := List(dir)
 	if err != nil {
 		return nil, err
 	}
-	host, name, _ := strings.Cut(arg, "/")
-	name = strings.TrimSuffix(strings.TrimSuffix(name, ".log"), ".json")
+	var inDir []*Stored
 	for i := range ds {
-		d := &ds[i]
-		if d.HostDir != host && d.Host != host && filepath.Base(filepath.Dir(d.MetaPath)) != host {
-			continue
-		}
-		if name == "" || strings.HasPrefix(strings.TrimSuffix(filepath.Base(d.MetaPath), ".json"), name) {
-			return d, nil
+		if ds[i].hostDir() == hostDir {
+			inDir = append(inDir, &ds[i])
 		}
 	}
-	return nil, fmt.Errorf("no stored dump %q under %s", arg, dir)
+	if len(inDir) == 0 {
+		hint := "catcher ls lists the ids"
+		if esc := store.SanitizeName(hostDir); esc != hostDir {
+			for i := range ds {
+				if ds[i].hostDir() == esc {
+					hint = fmt.Sprintf("host %q is stored as %s: catcher show %s", hostDir, esc, esc)
+					break
+				}
+			}
+		}
+		return nil, fmt.Errorf("%w: no host directory %q under %s (%s)", ErrNotFound, hostDir, dir, hint)
+	}
+	if !hasName {
+		return inDir[0], nil // List sorts newest first
+	}
+	var prefixed []*Stored
+	for _, d := range inDir {
+		base := strings.TrimSuffix(filepath.Base(d.MetaPath), ".json")
+		if base == name {
+			return d, nil
+		}
+		if strings.HasPrefix(base, name) {
+			prefixed = append(prefixed, d)
+		}
+	}
+	switch len(prefixed) {
+	case 0:
+		return nil, fmt.Errorf("%w: no dump %q in %s (catcher ls lists the ids)", ErrNotFound, id, filepath.Join(dir, hostDir))
+	case 1:
+		return prefixed[0], nil
+	}
+	ids := make([]string, len(prefixed))
+	for i, d := range prefixed {
+		ids[i] = d.ID()
+	}
+	return nil, fmt.Errorf("%w: %q is the start of %d dumps' names: %s", ErrBadID, id, len(ids), strings.Join(ids, ", "))
 }
 
 var hot = regexp.MustCompile(`Kernel panic|\bpanic\b|\bOops\b|\boops\b|\bBUG\b|netoops: \d+ bytes missing`)
@@ -131,7 +187,7 @@ func Show(w io.Writer, d *Stored, color bool) error {
 		label = "-"
 	}
 	fmt.Fprintf(w, "# host %s  label %s  release %s  boot %s  dump %d\n# %s: %s  (%s, %s)\n",
-		quoteCtl(d.Host), quoteCtl(label), quoteCtl(d.Release), d.BootID, d.DumpSeq,
+		quoteCtl(d.HostName()), quoteCtl(label), quoteCtl(d.Release), d.BootID, d.DumpSeq,
 		d.Reason, quoteCtl(d.ReasonText), d.When().UTC().Format(time.RFC3339), state)
 	f, err := os.Open(d.LogPath)
 	if err != nil {

@@ -60,8 +60,12 @@ func New(inFlight, bookkeeping func() float64) *Metrics {
 	mal := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "packets_malformed_total",
 		Help: "Packets dropped by validation, by wire error name."}, []string{"error"})
 	r.MustRegister(mal)
+	unregistered := prometheus.NewCounter(prometheus.CounterOpts{Name: "unused"}) // for values DecodeFromBytes never returns
 	for i := range m.malformed {
-		m.malformed[i] = mal.WithLabelValues(wire.DecodeError(i).Name())
+		m.malformed[i] = unregistered
+	}
+	for _, e := range wire.DecodeErrors() {
+		m.malformed[e] = mal.WithLabelValues(e.Name())
 	}
 	m.Duplicates = c("packets_duplicate_total", "Packets whose bytes were all held already.")
 	drop := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "packets_dropped_total",
@@ -84,6 +88,9 @@ func New(inFlight, bookkeeping func() float64) *Metrics {
 	m.ExecRuns = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "exec_runs_total",
 		Help: "--exec commands run, by result (ok, error, timeout, skipped)."}, []string{"result"})
 	r.MustRegister(m.ExecRuns)
+	for _, res := range []string{"ok", "error", "timeout", "skipped"} {
+		m.ExecRuns.WithLabelValues(res)
+	}
 	m.Events = c("events_total", "Event lines written.")
 	r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "dumps_in_flight",
 		Help: "Dumps being received and not yet stored in their current state."}, inFlight))

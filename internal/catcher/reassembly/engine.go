@@ -12,6 +12,7 @@
 package reassembly
 
 import (
+	"fmt"
 	"hash/maphash"
 	"log/slog"
 	"net/netip"
@@ -24,7 +25,8 @@ import (
 	"github.com/netoops/netoops/pkg/wire"
 )
 
-// Config configures an Engine. Zero values take the defaults.
+// Config configures an Engine. Zero values take the defaults; negative
+// ones are an error, except MemBytes (negative: no memory buffers).
 type Config struct {
 	Dir          string        // where dumps are stored; default "crashes"
 	Idle         time.Duration // a dump idle this long is stored partial; default 10s
@@ -48,39 +50,57 @@ type Config struct {
 	Analyze func(m *store.Meta, log []byte)
 }
 
+// check refuses negative values: a caller asking for less than nothing
+// would otherwise get the default silently.
+func (c *Config) check() error {
+	for _, f := range []struct {
+		name string
+		neg  bool
+	}{
+		{"Idle", c.Idle < 0}, {"Retain", c.Retain < 0}, {"MaxDumps", c.MaxDumps < 0},
+		{"MaxPerSource", c.MaxPerSource < 0}, {"WriteBuffers", c.WriteBuffers < 0},
+		{"OpenFiles", c.OpenFiles < 0}, {"Shards", c.Shards < 0}, {"StoreWorkers", c.StoreWorkers < 0},
+	} {
+		if f.neg {
+			return fmt.Errorf("catcher: Config.%s is negative", f.name)
+		}
+	}
+	return nil
+}
+
 func (c *Config) defaults() {
 	if c.Dir == "" {
 		c.Dir = "crashes"
 	}
-	if c.Idle <= 0 {
+	if c.Idle == 0 {
 		c.Idle = 10 * time.Second
 	}
-	if c.Retain <= 0 {
+	if c.Retain == 0 {
 		c.Retain = max(6*c.Idle, time.Minute)
 	}
-	if c.MaxDumps <= 0 {
+	if c.MaxDumps == 0 {
 		c.MaxDumps = 65536
 	}
 	if c.MaxDumpBytes == 0 {
 		c.MaxDumpBytes = 16 << 20
 	}
-	if c.MaxPerSource <= 0 {
+	if c.MaxPerSource == 0 {
 		c.MaxPerSource = 64
 	}
-	if c.WriteBuffers <= 0 {
+	if c.WriteBuffers == 0 {
 		c.WriteBuffers = 1024
 	}
-	if c.OpenFiles <= 0 {
+	if c.OpenFiles == 0 {
 		c.OpenFiles = c.MaxDumps
 	}
 	c.OpenFiles = max(min(c.OpenFiles, openFileLimit()-256), 2)
 	if c.MemBytes == 0 {
 		c.MemBytes = 64 << 20
 	}
-	if c.Shards <= 0 {
+	if c.Shards == 0 {
 		c.Shards = min(runtime.GOMAXPROCS(0), 16)
 	}
-	if c.StoreWorkers <= 0 {
+	if c.StoreWorkers == 0 {
 		c.StoreWorkers = 16
 	}
 	if c.FS == nil {
@@ -117,6 +137,9 @@ type Engine struct {
 // NewEngine prepares the store directory (emptying its in-flight area) and
 // returns an engine. Call Start before feeding it, Close at the end.
 func NewEngine(cfg Config) (*Engine, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	cfg.defaults()
 	e := &Engine{cfg: cfg, log: cfg.Logger, seed: maphash.MakeSeed()}
 	e.store = &store.Store{Dir: cfg.Dir, FS: cfg.FS, Analyze: cfg.Analyze}

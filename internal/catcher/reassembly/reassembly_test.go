@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -429,5 +430,23 @@ func TestBurstOfCompleteDumps(t *testing.T) {
 		if !ev.Complete {
 			t.Fatalf("%+v", ev)
 		}
+	}
+}
+
+// TestConfigRejectsNegative: a negative limit is an error naming it, not
+// silently the default.
+func TestConfigRejectsNegative(t *testing.T) {
+	for name, cfg := range map[string]Config{
+		"Idle": {Idle: -1}, "Retain": {Retain: -time.Second}, "MaxDumps": {MaxDumps: -1},
+		"MaxPerSource": {MaxPerSource: -1}, "WriteBuffers": {WriteBuffers: -1}, "OpenFiles": {OpenFiles: -1},
+		"Shards": {Shards: -1}, "StoreWorkers": {StoreWorkers: -1},
+	} {
+		cfg.Dir = t.TempDir()
+		if _, err := NewEngine(cfg); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s negative: %v", name, err)
+		}
+	}
+	if _, err := NewEngine(Config{Dir: t.TempDir(), MemBytes: -1}); err != nil {
+		t.Errorf("MemBytes -1 (none): %v", err)
 	}
 }

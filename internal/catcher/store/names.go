@@ -164,3 +164,32 @@ func (s *Store) choosePaths(hostDir, base string, m *Meta, long string) (logPath
 	}
 	return "", "", fmt.Errorf("too many dumps named %s", base)
 }
+
+// HostOfDir returns the host name whose directory is dir, byte for byte
+// (the sidecar's host field, being JSON, shows invalid UTF-8 as U+FFFD),
+// and false if dir is not a name SanitizeName makes.
+func HostOfDir(dir string) (string, bool) {
+	if dir == EmptyHostDir {
+		return "", true
+	}
+	b := make([]byte, 0, len(dir))
+	for i := 0; i < len(dir); i++ {
+		if dir[i] != '%' {
+			b = append(b, dir[i])
+			continue
+		}
+		if i+2 >= len(dir) {
+			return "", false
+		}
+		v, err := strconv.ParseUint(dir[i+1:i+3], 16, 8)
+		if err != nil {
+			return "", false
+		}
+		b = append(b, byte(v))
+		i += 2
+	}
+	if SanitizeName(string(b)) != dir {
+		return "", false
+	}
+	return string(b), true
+}

@@ -34,3 +34,18 @@ func TestSanitizeName(t *testing.T) {
 		t.Error("plain name changed")
 	}
 }
+
+// TestHostOfDir: every host name comes back from its directory name, byte
+// for byte; other names are refused.
+func TestHostOfDir(t *testing.T) {
+	for _, h := range []string{"", "web-1", "/", "%", "%25", "a b", "\xff\xfe", "..", ".x", "日本", "unknown"} {
+		if got, ok := HostOfDir(SanitizeName(h)); !ok || got != h {
+			t.Errorf("HostOfDir(SanitizeName(%q)) = %q, %v", h, got, ok)
+		}
+	}
+	for _, d := range []string{"%2", "%zz", "%2f", "a b", ".x", "%"} {
+		if h, ok := HostOfDir(d); ok {
+			t.Errorf("HostOfDir(%q) = %q, want refused", d, h)
+		}
+	}
+}
