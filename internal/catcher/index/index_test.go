@@ -222,7 +222,10 @@ func TestReopenRebuilds(t *testing.T) {
 	x.Sync(ctx)
 	x.db.Exec(`UPDATE meta SET value = '999' WHERE key = 'schema'`)
 	x.Close()
-	for _, breakIt := range []func(){func() {}, func() { os.Remove(path + "-wal"); os.WriteFile(path, []byte(strings.Repeat("not a database ", 500)), 0o644) }} {
+	for _, breakIt := range []func(){func() {}, func() {
+		os.Remove(path + "-wal")
+		os.WriteFile(path, []byte(strings.Repeat("not a database ", 500)), 0o644)
+	}} {
 		breakIt()
 		x, err = Open(path, dir)
 		if err != nil {

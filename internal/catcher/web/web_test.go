@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/netoops/netoops/internal/catcher/catalog"
+	"github.com/netoops/netoops/internal/catcher/ranges"
 	"github.com/netoops/netoops/internal/catcher/store"
 	"github.com/netoops/netoops/internal/catcher/triage"
-	"github.com/netoops/netoops/internal/catcher/ranges"
 )
 
 // Hostile is what a sender controls: host names, labels, log lines.
