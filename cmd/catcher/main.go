@@ -19,11 +19,13 @@ import (
 	"github.com/netoops/netoops/internal/catcher/catalog"
 	"github.com/netoops/netoops/internal/catcher/event"
 	"github.com/netoops/netoops/internal/catcher/hook"
+	"github.com/netoops/netoops/internal/catcher/index"
 	"github.com/netoops/netoops/internal/catcher/metrics"
 	"github.com/netoops/netoops/internal/catcher/reassembly"
 	"github.com/netoops/netoops/internal/catcher/source"
 	"github.com/netoops/netoops/internal/catcher/store"
 	"github.com/netoops/netoops/internal/catcher/triage"
+	"github.com/netoops/netoops/internal/catcher/web"
 	"github.com/netoops/netoops/pkg/wire"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/urfave/cli/v3"
@@ -90,6 +92,7 @@ func pipelineFlags() []cli.Flag {
 		&cli.IntFlag{Name: "workers", DefaultText: "GOMAXPROCS, at most 16", Usage: "`N` reassembly goroutines"},
 		&cli.BoolFlag{Name: "pprof", Usage: "also serve net/http/pprof under /debug/pprof/ on --metrics"},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "daemon log `LEVEL`: debug, info, warn, error"},
+		indexFlag(),
 	}
 }
 
@@ -161,9 +164,9 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		ExitErrHandler: func(context.Context, *cli.Command, error) {}, // run picks the exit code
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			if cmd.Args().Present() {
-				return usageError{fmt.Errorf("unknown command %q: one of listen, capture, read, ls, show (catcher --help)", cmd.Args().First())}
+				return usageError{fmt.Errorf("unknown command %q: one of listen, capture, read, ls, show, web (catcher --help)", cmd.Args().First())}
 			}
-			return usageError{errors.New("no command: one of listen, capture, read, ls, show (catcher --help)")}
+			return usageError{errors.New("no command: one of listen, capture, read, ls, show, web (catcher --help)")}
 		},
 		Commands: []*cli.Command{
 			{
@@ -172,6 +175,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 				Flags: append(pipelineFlags(),
 					&cli.StringFlag{Name: "listen", Value: fmt.Sprintf(":%d", wire.DefaultPort), Usage: "UDP `ADDR:PORT` (\":6668\" is every IPv4 and IPv6 address)"},
 					&cli.IntFlag{Name: "rcvbuf", Value: 256 << 20, Usage: "socket receive buffer of `BYTES` (the kernel reports twice that)"},
+					httpFlag(),
 				),
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -204,6 +208,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 				Flags: append(pipelineFlags(),
 					&cli.StringFlag{Name: "iface", Required: true, Usage: "interface `IF` (lo works)"},
 					&cli.IntFlag{Name: "port", Value: wire.DefaultPort, Usage: "UDP destination `PORT`"},
+					httpFlag(),
 				),
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
@@ -257,21 +262,14 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			},
 			{
 				Name:         "ls",
-				Usage:        "list stored dumps, newest first",
-				Flags:        []cli.Flag{&cli.StringFlag{Name: "dir", Value: "./crashes", Usage: "store `DIR`"}},
+				Usage:        "list stored dumps, newest first, or (--group) their crash signatures",
+				Flags:        lsFlags(),
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
-					if cmd.Args().Present() {
-						return usageError{fmt.Errorf("ls takes no arguments, got %q", cmd.Args().First())}
-					}
-					ds, err := catalog.List(cmd.String("dir"))
-					if err != nil {
-						return err
-					}
-					catalog.WriteList(stdout, ds)
-					return nil
+					return lsAction(ctx, cmd, stdout, stderr)
 				},
 			},
+			webCommand(stdout, stderr),
 			{
 				Name:      "show",
 				Usage:     "print a stored dump: ID as catcher ls prints it, or HOSTDIR for its newest",
@@ -350,6 +348,18 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 		evOut = f
 	}
 	events := event.NewWriter(evOut)
+	var ixu *index.Updater
+	var ix *index.DB
+	if p := indexPath(cmd); p != "" {
+		x, err := index.Open(p, cmd.String("dir"))
+		if err != nil {
+			return err
+		}
+		defer x.Close()
+		ix = x
+	} else if hasFlag(cmd, "http") && cmd.String("http") != "" {
+		return usageError{errors.New("--http needs the index: drop --index off")}
+	}
 	var execer *hook.Runner
 	var mt *metrics.Metrics
 
@@ -369,6 +379,14 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 			if execer != nil {
 				execer.Submit(ev)
 			}
+			if ixu != nil {
+				rec, err := index.RecordOf(m, metaPath)
+				if err != nil {
+					log.Error("cannot record the dump in the index; the next sync will", "meta", metaPath, "err", err)
+					return
+				}
+				ixu.Submit(rec)
+			}
 		},
 	}
 	e, err := reassembly.NewEngine(cfg)
@@ -379,6 +397,21 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 	mt.RegisterRuntime()
 	if want := cmd.Int("open-files"); cmd.IsSet("open-files") && e.Config().OpenFiles < want {
 		log.Warn("--open-files lowered to the open-file limit less 256 (raise ulimit -n, or LimitNOFILE in systemd)", "want", want, "got", e.Config().OpenFiles)
+	}
+	if ix != nil {
+		ixu = &index.Updater{Index: ix, Log: log}
+		ixu.Start()
+		defer ixu.Close() // after the engine's Close (deferred calls run last first)
+	}
+	if a := cmd.String("http"); hasFlag(cmd, "http") && a != "" {
+		srv := &web.Server{Dir: cmd.String("dir"), Q: ix, Log: log}
+		closeHTTP, err := serveHTTP(ctx, a, srv, func(mux *http.ServeMux) {
+			mux.Handle("/metrics", promhttp.HandlerFor(mt.Registry, promhttp.HandlerOpts{}))
+		}, log)
+		if err != nil {
+			return err
+		}
+		defer closeHTTP()
 	}
 	if c := cmd.String("exec"); c != "" {
 		execer = &hook.Runner{Cmd: c, Timeout: cmd.Duration("exec-timeout"), Max: cmd.Int("exec-max"), Log: log, Runs: mt.ExecRuns}
