@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/netoops/netoops/internal/catcher/store"
+	"github.com/netoops/netoops/internal/catcher/triage"
 )
 
 // Entry is what listing and grouping know of a stored dump: its sidecar's
@@ -153,5 +154,22 @@ func Load(dir, id string) (*Stored, error) {
 		return nil, fmt.Errorf("%s: %w", mp, err)
 	}
 	s.LogPath = filepath.Join(dir, hostDir, filepath.Base(s.Log))
+	Upgrade(filepath.Join(dir, hostDir), &s.Meta)
 	return s, nil
+}
+
+// Upgrade fills the crash fields of a sidecar written before they
+// existed (schema < 2) from its log in hostDir, as the store would have
+// written them (package triage), so that older stores are grouped too.
+// The sidecar on disk is left as it is. A log that cannot be read leaves
+// the fields empty.
+func Upgrade(hostDir string, m *store.Meta) {
+	if m.Schema >= store.SchemaVersion || m.Log == "" {
+		return
+	}
+	log, err := os.ReadFile(filepath.Join(hostDir, filepath.Base(m.Log)))
+	if err != nil {
+		return
+	}
+	triage.Annotate(m, log)
 }

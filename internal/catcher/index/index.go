@@ -191,7 +191,7 @@ func (w *writer) put(ctx context.Context, r *Record) error {
 	}
 	e := &r.Entry
 	_, err := w.ins.ExecContext(ctx, e.Dir, e.Name, e.Host, e.HostDir, e.Label, e.BootID, int64(e.DumpSeq),
-		e.Release, e.Reason, e.ReasonText, e.When.UnixNano(), catalog.HourOf(e.When), e.StoredAt.UnixNano(),
+		e.Release, e.Reason, e.ReasonText, nsOf(e.When), catalog.HourOf(e.When), nsOf(e.StoredAt),
 		e.Complete, int64(e.TotalLen), int64(e.MissingBytes), e.Title, e.Signature, e.Guilty, e.Corrupted, e.Log,
 		r.Stamp.Size, r.Stamp.Mtime, r.Stamp.Ino)
 	return err

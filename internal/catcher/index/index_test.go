@@ -260,3 +260,32 @@ func ExampleDefaultPath() {
 	fmt.Println(DefaultPath("/var/lib/netoops-catcher/crashes"))
 	// Output: /var/lib/netoops-catcher/crashes/.index/catalog.sqlite
 }
+
+// TestOldSidecars: a sidecar written before the crash fields (schema 1)
+// is grouped by the title its log gives, in the index as in a scan.
+func TestOldSidecars(t *testing.T) {
+	dir := t.TempDir()
+	log, err := os.ReadFile("../../crashreport/testdata/corpus/real-6.12-lkdtm-warning.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "old-host"), 0o755)
+	os.WriteFile(filepath.Join(dir, "old-host", "20261122T023000Z-00112233-1.log"), log, 0o644)
+	old := `{"host": "old-host", "host_dir": "old-host", "boot_id": "00112233445566778899aabbccddeeff", "dump_seq": 1,
+		"release": "6.12.0", "reason": "panic", "dump_time": "2026-11-22T02:30:00Z", "total_len": ` + fmt.Sprint(len(log)) + `,
+		"missing": [], "complete": true, "log": "20261122T023000Z-00112233-1.log"}`
+	os.WriteFile(filepath.Join(dir, "old-host", "20261122T023000Z-00112233-1.json"), []byte(old), 0o644)
+	x, err := Open(DefaultPath(dir), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if _, err := x.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	gs, _, err := x.Groups(context.Background(), catalog.Filter{}, catalog.Page{})
+	if err != nil || len(gs) != 1 || gs[0].Title != "WARNING in lkdtm_WARNING" {
+		t.Fatalf("groups %+v, %v", gs, err)
+	}
+	sameAnswers(t, x, dir)
+}

@@ -3,6 +3,7 @@ package index
 import (
 	"context"
 	"database/sql"
+	"math"
 	"strings"
 	"time"
 
@@ -30,10 +31,10 @@ func where(f catalog.Filter) (string, []any) {
 		conds, args = append(conds, "release = ?"), append(args, f.Release)
 	}
 	if !f.Since.IsZero() {
-		conds, args = append(conds, "t >= ?"), append(args, f.Since.UnixNano())
+		conds, args = append(conds, "t >= ?"), append(args, nsOf(f.Since))
 	}
 	if !f.Until.IsZero() {
-		conds, args = append(conds, "t < ?"), append(args, f.Until.UnixNano())
+		conds, args = append(conds, "t < ?"), append(args, nsOf(f.Until))
 	}
 	if len(conds) == 0 {
 		return "", nil
@@ -52,7 +53,22 @@ func limit(p catalog.Page) (string, []any) {
 	return " LIMIT ? OFFSET ?", []any{l, int64(max(p.Offset, 0))}
 }
 
-func ns(v int64) time.Time { return time.Unix(0, v).UTC() }
+// The index keeps times as Unix nanoseconds (the store's times are
+// time.Unix(0, int64) or the clock's); the zero time (a field an old
+// sidecar lacks) is the smallest int64.
+func ns(v int64) time.Time {
+	if v == math.MinInt64 {
+		return time.Time{}
+	}
+	return time.Unix(0, v).UTC()
+}
+
+func nsOf(t time.Time) int64 {
+	if t.IsZero() {
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
 
 // Dumps implements catalog.Querier.
 func (x *DB) Dumps(ctx context.Context, f catalog.Filter, p catalog.Page) ([]catalog.Entry, int, error) {

@@ -282,6 +282,7 @@ func (b *batch) syncDir(ctx context.Context, dir string, st *SyncStats) error {
 			st.Bad++
 			continue
 		}
+		catalog.Upgrade(filepath.Join(b.x.dir, dir), &m)
 		present[name] = true
 		st.Read++
 		r := Record{Entry: catalog.EntryOf(dir, name, &m), Stamp: stamp}

@@ -15,7 +15,10 @@ import (
 // rest are "other".
 var palette = []string{"#c0392b", "#2471a3", "#d68910", "#229954", "#7d3c98", "#17a589", "#a04000", "#2e4053"}
 
-const otherColor = "#aab7b8"
+const (
+	otherColor    = "#aab7b8"
+	noReportColor = "#d5dbdb" // dumps without a crash report (test dumps, shutdowns)
+)
 
 // drawHours draws buckets as stacked bars, one per hour from start, the
 // signatures with most dumps in their own colours. Every text in it
@@ -50,14 +53,20 @@ func drawHours(buckets []catalog.Bucket, start time.Time, hours int, titles map[
 	color := map[string]string{}
 	var legend []legendItem
 	other := 0
-	for i, s := range sigs {
-		if i < len(palette) {
-			color[s] = palette[i]
+	next := 0
+	for _, s := range sigs {
+		if next < len(palette) || s == "" {
+			col := noReportColor
+			if s != "" {
+				col = palette[next]
+				next++
+			}
+			color[s] = col
 			t := titles[s]
 			if t == "" && s == "" {
 				t = "no crash report found"
 			}
-			legend = append(legend, legendItem{Color: palette[i], Title: t, Path: sigPath(s), Dumps: per[s]})
+			legend = append(legend, legendItem{Color: col, Title: t, Path: sigPath(s), Dumps: per[s]})
 		} else {
 			other += per[s]
 		}

@@ -32,9 +32,10 @@ func (s *Server) load(r *http.Request) (*catalog.Stored, os.FileInfo, error) {
 }
 
 // etag names a version of a dump's page: the sidecar is replaced (with
-// the log) whenever the dump is stored again.
-func etag(fi os.FileInfo) string {
-	return `"` + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + "-" + strconv.FormatInt(fi.Size(), 36) + `"`
+// the log) whenever the dump is stored again; the server's start time
+// stands for the version of the page's rendering.
+func (s *Server) etag(fi os.FileInfo) string {
+	return `"` + strconv.FormatInt(s.started.UnixNano(), 36) + "-" + strconv.FormatInt(fi.ModTime().UnixNano(), 36) + "-" + strconv.FormatInt(fi.Size(), 36) + `"`
 }
 
 type reportView struct {
@@ -48,7 +49,7 @@ func (s *Server) dump(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	tag := etag(fi)
+	tag := s.etag(fi)
 	w.Header().Set("ETag", tag)
 	w.Header().Set("Cache-Control", "no-cache")
 	if r.Header.Get("If-None-Match") == tag {
@@ -188,7 +189,7 @@ func writeLog(w *bufio.Writer, f io.Reader, reports []store.Report) error {
 			fmt.Fprintf(w, `<a%s></a>`, anchor)
 		}
 		writeEscaped(w, text)
-		w.WriteString("</span>\n")
+		w.WriteString("</span>") // block spans: a newline here would be an empty line
 		if err != nil {
 			break
 		}

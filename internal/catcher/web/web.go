@@ -43,7 +43,8 @@ type Server struct {
 	// with the store (shown on the pages).
 	Synced func() time.Time
 
-	tmpl *template.Template
+	tmpl    *template.Template
+	started time.Time
 }
 
 // pageSize is how many rows a list page shows.
@@ -57,6 +58,7 @@ func (s *Server) Handler() http.Handler {
 	if s.Log == nil {
 		s.Log = slog.Default()
 	}
+	s.started = time.Now()
 	s.tmpl = template.Must(template.New("").Funcs(funcs).ParseFS(templateFS, "templates/*.html"))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.groups)
