@@ -2,6 +2,7 @@ package index
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -139,20 +140,27 @@ func BenchmarkSyncUnchanged(b *testing.B) {
 	}
 }
 
-// BenchmarkPut records one stored dump (one transaction), as the
-// Updater does for a dump alone in its batch.
+// BenchmarkPut records stored dumps in the index of 100,000, as the
+// Updater does: a dump alone in its transaction, and batches of 100 (a
+// storm), per dump.
 func BenchmarkPut(b *testing.B) {
-	dir, x := benchStore(b)
-	scan := catalog.Entry{}
+	_, x := benchStore(b)
 	ds, _, _ := x.Dumps(context.Background(), catalog.Filter{}, catalog.Page{Limit: 1})
-	scan = ds[0]
-	_ = dir
-	for i := 0; i < b.N; i++ {
-		r := Record{Entry: scan}
-		r.Name = "bench-put"
-		r.When = r.When.Add(time.Duration(i) * time.Millisecond)
-		if err := x.Put(context.Background(), r); err != nil {
-			b.Fatal(err)
-		}
+	for _, n := range []int{1, 100} {
+		b.Run(fmt.Sprintf("batch-%d", n), func(b *testing.B) {
+			recs := make([]Record, 0, n)
+			for i := 0; i < b.N; i++ {
+				r := Record{Entry: ds[0]}
+				r.Name = fmt.Sprintf("bench-put-%d", i)
+				r.When = r.When.Add(time.Duration(i) * time.Millisecond)
+				recs = append(recs, r)
+				if len(recs) == n || i == b.N-1 {
+					if err := x.Put(context.Background(), recs...); err != nil {
+						b.Fatal(err)
+					}
+					recs = recs[:0]
+				}
+			}
+		})
 	}
 }

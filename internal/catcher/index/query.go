@@ -122,8 +122,17 @@ func (x *DB) Groups(ctx context.Context, f catalog.Filter, p catalog.Page) ([]ca
 		if err := x.db.QueryRowContext(ctx, `SELECT count(DISTINCT signature) FROM dumps`+w, args...).Scan(&total); err != nil {
 			return nil, 0, err
 		}
-		q = `SELECT signature, max(title), count(*), count(DISTINCT dir), min(t), max(t) FROM dumps` + w +
-			` GROUP BY signature ORDER BY max(t) DESC, signature` + l
+		// Titles from the groups table: every dump of a signature has
+		// its title, and the covering index dumps_tsd then serves a
+		// time filter without reading the rows.
+		from := `dumps d`
+		if f.Signature == "" && !f.NoReport && f.Host == "" && f.Release == "" {
+			// Only a time range: the planner would rather walk
+			// dumps_sig (for the GROUP BY) through every dump.
+			from = `dumps d INDEXED BY dumps_tsd`
+		}
+		q = `SELECT d.signature, coalesce((SELECT title FROM groups g WHERE g.signature = d.signature), ''), count(*), count(DISTINCT dir), min(t), max(t) FROM ` + from + w +
+			` GROUP BY d.signature ORDER BY max(t) DESC, d.signature` + l
 		rq = `SELECT DISTINCT signature, release FROM dumps` + w + ` AND signature IN (%s) ORDER BY signature, release`
 	}
 	rows, err := x.db.QueryContext(ctx, q, append(append([]any(nil), args...), largs...)...)

@@ -2,7 +2,7 @@ package index
 
 // schemaVersion is the version of the tables below; an index file with
 // another version is rebuilt from the sidecars.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // schema creates the tables. dumps has one row per sidecar; the others
 // are aggregates the triggers keep equal to what a GROUP BY over dumps
@@ -25,6 +25,7 @@ CREATE TABLE dumps (
 	PRIMARY KEY (dir, name)
 );
 CREATE INDEX dumps_t ON dumps (t, dir, name);
+CREATE INDEX dumps_tsd ON dumps (t, signature, dir);
 CREATE INDEX dumps_sig ON dumps (signature, t);
 CREATE INDEX dumps_dir ON dumps (dir, t);
 CREATE INDEX dumps_release ON dumps (release, t);

@@ -23,6 +23,18 @@ func windowEnd(now, newest time.Time, span time.Duration) time.Time {
 	return end.Truncate(time.Hour).Add(time.Hour)
 }
 
+// chartFilter is f for a chart from start to end (whole hours): a Since
+// inside the window counts from the start of its hour, as the chart's
+// bars do.
+func chartFilter(f catalog.Filter, start, end time.Time) catalog.Filter {
+	f.Since = f.Since.Truncate(time.Hour)
+	if f.Since.Before(start) {
+		f.Since = start
+	}
+	f.Until = end
+	return f
+}
+
 type groupRow struct {
 	catalog.Group
 	Path     string
@@ -48,11 +60,7 @@ func (s *Server) groups(w http.ResponseWriter, r *http.Request) {
 	span := time.Duration(timelineDays) * 24 * time.Hour
 	end := windowEnd(s.Now(), newest, span)
 	start := end.Add(-span)
-	f := p.Filter
-	if f.Since.Before(start) {
-		f.Since = start
-	}
-	f.Until = end
+	f := chartFilter(p.Filter, start, end)
 	buckets, err := s.Q.Hourly(ctx, f)
 	if err != nil {
 		s.fail(w, r, err)
@@ -120,17 +128,15 @@ func (s *Server) hourChart(r *http.Request, f catalog.Filter, hours int, newest 
 	}
 	end := windowEnd(s.Now(), newest, span)
 	start := end.Add(-span)
-	cf := f
-	if cf.Since.Before(start) {
-		cf.Since = start
-	}
-	cf.Until = end
-	buckets, err := s.Q.Hourly(r.Context(), cf)
+	buckets, err := s.Q.Hourly(r.Context(), chartFilter(f, start, end))
 	if err != nil {
 		return chartData{}, err
 	}
+	// The titles of the signatures: every dump of a signature has its
+	// title, so the groups without a filter (a row each in the index)
+	// have them all.
 	titles := map[string]string{}
-	gs, _, err := s.Q.Groups(r.Context(), cf, catalog.Page{})
+	gs, _, err := s.Q.Groups(r.Context(), catalog.Filter{}, catalog.Page{})
 	if err != nil {
 		return chartData{}, err
 	}
