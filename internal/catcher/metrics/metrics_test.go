@@ -44,11 +44,26 @@ func TestEveryMetricDocumented(t *testing.T) {
 			t.Errorf("metric %s is not in docs/catcher.md", f.GetName())
 			continue
 		}
+		values, labels := map[string]bool{}, map[string]bool{}
 		for _, mt := range f.GetMetric() {
 			for _, l := range mt.GetLabel() {
+				values[l.GetValue()], labels[l.GetName()] = true, true
 				if !strings.Contains(row, "`"+l.GetValue()+"`") {
 					t.Errorf("%s{%s=%q} is not documented", f.GetName(), l.GetName(), l.GetValue())
 				}
+			}
+		}
+		if len(labels) == 0 {
+			continue
+		}
+		// Every other `word` on the row (but flags and label names) must be
+		// a value the label takes.
+		_, rest, _ := strings.Cut(strings.TrimPrefix(row, "| `"), "`")
+		parts := strings.Split(rest, "`")
+		for i := 1; i < len(parts); i += 2 {
+			w := parts[i]
+			if !values[w] && !labels[w] && !strings.HasPrefix(w, "--") {
+				t.Errorf("docs/catcher.md gives %s the value %q, which it never takes", f.GetName(), w)
 			}
 		}
 	}

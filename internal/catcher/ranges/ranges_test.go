@@ -101,17 +101,17 @@ func TestRangeSetMissing(t *testing.T) {
 // their bookkeeping to turn into a bitmap, against a reference.
 func TestSetBitmapRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 7))
-	const n = 3000
+	const n = 1500
 	bitmaps := 0
 	defer func() {
-		if bitmaps < 100 {
-			t.Errorf("only %d of 300 sets became bitmaps", bitmaps)
+		if bitmaps < 150 {
+			t.Errorf("only %d of 200 sets became bitmaps", bitmaps)
 		}
 	}()
-	for iter := 0; iter < 300; iter++ {
+	for iter := 0; iter < 200; iter++ {
 		ref := make([]bool, n)
 		s := NewSet(n)
-		for op := 0; op < 400; op++ {
+		for op := 0; op < 300; op++ {
 			a := uint32(r.IntN(n))
 			b := min(a+1+uint32(r.IntN(8)), n)
 			if r.IntN(50) == 0 {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +40,18 @@ func FuzzReceive(f *testing.F) {
 	e.Encode(100, func(p []byte) error { ep = append([]byte(nil), p...); return nil })
 	add(ep, pk[2])
 	add([]byte("NOPS\x01"), pk[0][:70])
+	// One-byte pieces with holes: the range set becomes a bitmap.
+	frag := testDump("fz", 3, 1, 600)
+	var fp [][]byte
+	for off := uint32(0); off < 600; off += 20 {
+		fp = append(fp, piece(f, frag, off, 1))
+	}
+	add(fp...)
+	// Two dumps sharing host, boot id and seq but not total_len.
+	odd := testDump("fz", 1, 1, 300)
+	var op [][]byte
+	odd.Encode(200, func(p []byte) error { op = append(op, append([]byte(nil), p...)); return nil })
+	add(pk[0], op[0], pk[1], op[1])
 
 	f.Fuzz(func(t *testing.T, in []byte) {
 		// Memory buffers, and temporary files with two write buffers and
@@ -76,7 +89,13 @@ func fuzzReceive(t *testing.T, in []byte, cfg Config) {
 		h.sweep()
 	}
 	h.e.Close()
+	owner := map[string]string{} // log path -> the dump stored there
 	for _, ev := range h.Events() {
+		id := ev.HostDir + "/" + ev.BootID + "/" + strconv.FormatUint(uint64(ev.DumpSeq), 10) + "/" + strconv.FormatUint(uint64(ev.TotalLen), 10)
+		if o, ok := owner[ev.Log]; ok && o != id {
+			t.Fatalf("%s stored for %s and for %s", ev.Log, o, id)
+		}
+		owner[ev.Log] = id
 		b, err := mfs.ReadFile(ev.Meta)
 		if err != nil {
 			t.Fatal(err)

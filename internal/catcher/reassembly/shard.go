@@ -574,5 +574,5 @@ func (s *shard) flushAll(now time.Time) {
 }
 
 func (d *dump) memBytes() int64 {
-	return int64(unsafe.Sizeof(*d)) + int64(len(d.host)+len(d.release)+len(d.label)+len(d.text)+len(d.logPath)+len(d.metaPath)+len(d.tmp)) + int64(d.ranges.MemBytes()) + 64 // map entry
+	return int64(unsafe.Sizeof(*d)) + int64(len(d.host)+len(d.release)+len(d.label)+len(d.text)+len(d.logPath)+len(d.metaPath)+len(d.tmp)) + int64(d.ranges.MemBytes()) + int64(unsafe.Sizeof(dumpKey{})) + 16 // map entry: key, pointer, overhead
 }

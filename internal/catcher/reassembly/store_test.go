@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -405,43 +406,51 @@ func storesUnderEviction(t *testing.T, seed uint64, mem int64, faults bool) {
 
 // TestEmptyHostApartFromUnknown: a dump with an empty host name and one
 // from a host really named "unknown", same boot id, seq and time, are two
-// dumps in two directories, stored one after the other or together.
+// dumps in two directories, stored one after the other or at the same
+// time (started engine, slow fsyncs).
 func TestEmptyHostApartFromUnknown(t *testing.T) {
-	for _, together := range []bool{false, true} {
-		h := newHarness(t, Config{})
-		a, b := testDump("", 1, 1, 900), testDump("unknown", 1, 1, 700)
-		pa, pb := packets(t, a, 100), packets(t, b, 100)
-		if together { // both complete with their last packets
-			for i := 0; i < max(len(pa), len(pb))-1; i++ {
-				if i < len(pa)-1 {
-					h.feed(pa[i], src1)
-				}
-				if i < len(pb)-1 {
-					h.feed(pb[i], src1)
-				}
-			}
-			h.feed(pa[len(pa)-1], src1)
-			h.feed(pb[len(pb)-1], src1)
-		} else {
-			for _, p := range append(pa, pb...) {
-				h.feed(p, src1)
-			}
+	a, b := testDump("", 1, 1, 900), testDump("unknown", 1, 1, 700)
+	pa, pb := packets(t, a, 100), packets(t, b, 100)
+	check := func(what string, evs []event.Event, read func(string) string, skipped float64) {
+		if len(evs) != 2 || evs[0].HostDir == evs[1].HostDir || evs[0].Log == evs[1].Log || skipped != 0 {
+			t.Fatalf("%s: %v skipped, events %+v", what, skipped, evs)
 		}
-		ev := h.Events()
-		if len(ev) != 2 || ev[0].HostDir == ev[1].HostDir {
-			t.Fatalf("together %v: events %+v", together, ev)
-		}
-		for _, e := range ev {
+		for _, e := range evs {
 			want := a.Log
 			if e.Host == "unknown" {
 				want = b.Log
 			}
-			checkComplete(t, h, want, e)
-		}
-		if n := counterValue(h.e.metrics.DumpsSkip); n != 0 {
-			t.Fatalf("together %v: %v dumps skipped", together, n)
+			if !e.Complete || read(e.Log) != string(want) {
+				t.Fatalf("%s: %s complete %v, log differs", what, e.Log, e.Complete)
+			}
 		}
 	}
+	h := newHarness(t, Config{})
+	for _, p := range slices.Concat(pa, pb) {
+		h.feed(p, src1)
+	}
+	check("one after the other", h.Events(), func(p string) string { return readLog(t, p) }, counterValue(h.e.metrics.DumpsSkip))
+
+	mfs := storetest.NewMemFS()
+	mfs.SyncDelay.Store(int64(5 * time.Millisecond))
+	var mu sync.Mutex
+	var evs []event.Event
+	e, err := NewEngine(Config{Dir: "/s", FS: mfs, Shards: 2, StoreWorkers: 4,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), OnStored: onStored(&mu, &evs)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Start()
+	f := e.NewFeeder()
+	for _, p := range slices.Concat(pa[:len(pa)-1], pb[:len(pb)-1]) {
+		f.Add(p, src1)
+	}
+	f.Flush()
+	f.Add(pa[len(pa)-1], src1) // both complete in one batch
+	f.Add(pb[len(pb)-1], src1)
+	f.Flush()
+	e.Close()
+	check("at once", evs, func(p string) string { b, _ := mfs.ReadFile(p); return string(b) }, counterValue(e.Metrics().DumpsSkip))
 }
 
 // TestFailedStoreKeepsItsName: a dump whose store failed keeps the name
