@@ -22,8 +22,8 @@ func stableMessage(b []byte) string {
 			break
 		}
 		last := w[len(w)-1]
-		if last == ',' || last == ';' || (last == '.' && !strings.HasSuffix(w, "...")) {
-			w = w[:len(w)-1]
+		if last == ',' || last == ';' || last == '.' {
+			w = strings.TrimRight(w, ",;.")
 			if w != "" && !variableWord(w) {
 				out = append(out, w)
 			}
