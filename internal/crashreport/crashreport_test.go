@@ -222,6 +222,23 @@ func TestSignatureStable(t *testing.T) {
 	if r1.Signature != r2.Signature || r1.Signature != r3.Reports[1].Signature {
 		t.Errorf("real EXCEPTION dumps: %s, %s, %s", r1.Signature, r2.Signature, r3.Reports[1].Signature)
 	}
+	// Real: the same panic on stock Debian 6.12.95 and 7.2.13, the same
+	// WARNING on stock 6.12.95 and the written 7.2 one, the same oops on
+	// stock 6.12.95 and the written 7.2 x86-64 and arm64 ones.
+	for _, pair := range [][2]string{
+		{"stock-6.12.95-sysrq", "stock-7.2.13-sysrq"},
+		{"stock-6.12.95-lkdtm-warning", "made-7.2-lkdtm-warning-hostB"},
+		{"stock-6.12.95-lkdtm-exception", "made-7.2-lkdtm-exception"},
+		{"stock-6.12.95-lkdtm-exception", "made-7.2-arm64-lkdtm-exception"},
+		{"stock-6.12.95-lkdtm-corrupt-list-add", "made-6.12-list-add-corruption-warn"},
+		{"stock-6.12.95-lkdtm-hung-task", "made-6.12-lkdtm-hung-task"},
+	} {
+		a, _ := sig(pair[0])
+		b, _ := sig(pair[1])
+		if a.Signature != b.Signature || a.Title != b.Title {
+			t.Errorf("%s: %q %s %q; %s: %q %s %q", pair[0], a.Title, a.Signature, a.Frames, pair[1], b.Title, b.Signature, b.Frames)
+		}
+	}
 	// Everything that varies between machines rewritten: same result.
 	for _, name := range []string{"made-7.2-lkdtm-warning-hostB", "made-6.12-lkdtm-warning-hostA", "made-7.2-soft-lockup-irq",
 		"made-6.12-kasan-slab-use-after-free", "real-6.12-lkdtm-bug", "made-7.2-rcu-self-detected-stall"} {
@@ -330,5 +347,25 @@ func TestDocListsRules(t *testing.T) {
 	}
 	if !strings.Contains(string(doc), fmt.Sprintf("version %d", SignatureVersion)) {
 		t.Errorf("docs/crash-titles.md does not name signature version %d", SignatureVersion)
+	}
+}
+
+// Two WARNINGs back to back: the second's "cut here" line starts the
+// second report, not the end of the first.
+func TestBackToBack(t *testing.T) {
+	one, _ := readCorpus(t, "made-6.12-lkdtm-warning-hostA")
+	log := append(append([]byte{}, one...), one...)
+	res := Extract(log, nil)
+	if len(res.Reports) != 2 {
+		t.Fatalf("%d reports, want 2", len(res.Reports))
+	}
+	first, second := res.Reports[0], res.Reports[1]
+	cut := strings.Index(string(one), "------------[ cut here ]")
+	cut = strings.LastIndex(string(one[:cut]), "\n") + 1
+	if second.Start != len(one)+cut || first.End > second.Start {
+		t.Errorf("first [%d,%d), second starts at %d, want %d", first.Start, first.End, second.Start, len(one)+cut)
+	}
+	if first.Signature != second.Signature || first.Primary == second.Primary {
+		t.Errorf("%s primary=%v, %s primary=%v", first.Signature, first.Primary, second.Signature, second.Primary)
 	}
 }

@@ -157,7 +157,8 @@ func isPrecursor(t []byte) bool {
 		bytes.HasPrefix(t, []byte("unable to execute userspace code")) ||
 		bytes.HasPrefix(t, []byte("Unable to handle kernel")) ||
 		bytes.HasPrefix(t, []byte("list_add corruption")) ||
-		bytes.HasPrefix(t, []byte("list_del corruption"))
+		bytes.HasPrefix(t, []byte("list_del corruption")) ||
+		bytes.HasPrefix(t, []byte("usercopy: Kernel memory"))
 }
 
 type traceState uint8
@@ -247,7 +248,7 @@ func (b *builder) feed(l *line) feedResult {
 				return b.take(l)
 			}
 			b.state = traceOpen
-			if !l.cut && len(b.frames) < maxFrames {
+			if len(b.frames) < maxFrames {
 				b.frames = append(b.frames, frame{raw: name, reliable: reliable, section: b.sec})
 			}
 			return b.take(l)
@@ -296,9 +297,7 @@ func (b *builder) feed(l *line) feedResult {
 		case b.state == traceNone:
 			if !b.hasRegs && !user {
 				b.hasRegs = true
-				if name != nil && !l.cut {
-					b.ripRaw = name
-				}
+				b.ripRaw = name
 			}
 		case b.state == traceOpen:
 			if !user && len(b.frames) < maxFrames {
@@ -325,6 +324,9 @@ func (b *builder) feed(l *line) feedResult {
 	if bytes.HasPrefix(t, []byte("---[ end ")) {
 		b.take(l)
 		return finish
+	}
+	if b.state == traceDone && bytes.HasPrefix(t, []byte("------------[ cut here ]")) {
+		return endBefore // the next report's first line
 	}
 	if hasPrefixAny(t, contextLines) {
 		if b.state == traceOpen {
@@ -360,7 +362,7 @@ func (b *builder) header(h header, l *line) feedResult {
 			// "Oops: invalid opcode" after "kernel BUG at", "Oops: Oops:
 			// 0002" after "BUG: kernel NULL pointer dereference".
 			return b.take(l)
-		case b.h.announces && (h.kind == KindWarning || h.kind == KindKernelBUG || h.kind == KindListCorruption):
+		case b.h.announces && !h.announces && (h.kind == KindWarning || h.kind == KindKernelBUG || h.kind == KindListCorruption):
 			if b.fnRaw == nil && h.fn != nil {
 				b.fnRaw = h.fn
 			}

@@ -29,6 +29,7 @@ const (
 	KindRefcount       Kind = "refcount"        // refcount_t: overflow; use-after-free.
 	KindLockdep        Kind = "lockdep"         // WARNING: possible circular locking dependency detected
 	KindStackProtector Kind = "stack-protector" // Kernel panic - not syncing: stack-protector: ...
+	KindFortify        Kind = "fortify"         // memcpy: detected buffer overflow (CONFIG_FORTIFY_SOURCE)
 	KindPanic          Kind = "panic"           // Kernel panic - not syncing: <message>
 )
 
@@ -58,6 +59,9 @@ type header struct {
 	backtraceAfter bool
 	// accessFrom: take " Read"/" Write" from the "Read of size" line (KASAN).
 	accessFrom bool
+	// sched: the scheduler's frames are skipped too (scheduling while
+	// atomic).
+	sched bool
 }
 
 // parseHeader recognises the first line of a crash report. It is called
@@ -87,6 +91,9 @@ func parseHeader(t []byte) (header, bool) {
 		if bytes.HasPrefix(t, []byte("kernel BUG at ")) {
 			if bytes.HasPrefix(t[14:], []byte("lib/list_debug.c")) {
 				return header{kind: KindListCorruption, stem: "BUG: corrupted list"}, true
+			}
+			if bytes.HasPrefix(t[14:], []byte("mm/usercopy.c")) {
+				return header{kind: KindKernelBUG, stem: "BUG: bad usercopy"}, true
 			}
 			return header{kind: KindKernelBUG, stem: "kernel BUG"}, true
 		}
@@ -134,7 +141,36 @@ func parseHeader(t []byte) (header, bool) {
 	case 'g', 'd', 'i', 's':
 		return parseDie(t, false)
 	}
+	if t[0] >= 'a' && t[0] <= 'z' || t[0] == '_' {
+		return parseFortify(t)
+	}
 	return header{}, false
+}
+
+// parseFortify: CONFIG_FORTIFY_SOURCE's "memcpy: detected buffer
+// overflow: 20 byte write of buffer size 16" and "memcpy: detected
+// field-spanning write (size 20) of single field ...", printed before the
+// WARNING or BUG they come with.
+func parseFortify(t []byte) (header, bool) {
+	i := 0
+	for i < len(t) && i < 32 && isSymbolByte(t[i]) && t[i] != '.' {
+		i++
+	}
+	rest := t[i:]
+	if i == 0 || !bytes.HasPrefix(rest, []byte(": detected ")) {
+		return header{}, false
+	}
+	rest = rest[len(": detected "):]
+	var what string
+	switch {
+	case bytes.HasPrefix(rest, []byte("buffer overflow")):
+		what = "buffer overflow"
+	case bytes.HasPrefix(rest, []byte("field-spanning write")):
+		what = "field-spanning write"
+	default:
+		return header{}, false
+	}
+	return header{kind: KindFortify, stem: string(t[:i]) + ": detected " + what, announces: true}, true
 }
 
 func parseBUG(t []byte) (header, bool) {
@@ -158,8 +194,9 @@ func parseBUG(t []byte) (header, bool) {
 		return header{kind: KindBUG, stem: "BUG: workqueue lockup", noFrame: true, noTrace: true}, true
 	case bytes.Contains(t, []byte("stack guard page was hit")):
 		return header{kind: KindStackOverflow, stem: "BUG: stack guard page was hit"}, true
-	case bytes.HasPrefix(t, []byte("scheduling while atomic")),
-		bytes.HasPrefix(t, []byte("sleeping function called from invalid context")),
+	case bytes.HasPrefix(t, []byte("scheduling while atomic")):
+		return header{kind: KindBUG, stem: "BUG: scheduling while atomic", sched: true}, true
+	case bytes.HasPrefix(t, []byte("sleeping function called from invalid context")),
 		bytes.HasPrefix(t, []byte("spinlock ")), bytes.HasPrefix(t, []byte("rwlock ")),
 		bytes.HasPrefix(t, []byte("Bad page ")), bytes.HasPrefix(t, []byte("using ")):
 		return header{kind: KindBUG, stem: "BUG: " + stableMessage(t)}, true

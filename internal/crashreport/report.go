@@ -31,7 +31,7 @@ func (b *builder) report(primary bool) Report {
 	}
 	gi := -1
 	for i, f := range ctx {
-		if f.name != "" && !isHelper(skipKind, f.name) {
+		if f.name != "" && !isHelper(skipKind, b.h.sched, f.name) {
 			gi = i
 			break
 		}
