@@ -132,6 +132,8 @@ func TestParseHeader(t *testing.T) {
 		"BUG: KFENCE: use-after-free read in test_use_after_free_read+0xb3/0x143":                                      KindKFENCE,
 		"UBSAN: signed-integer-overflow in drivers/misc/lkdtm/bugs.c:380:9":                                            KindUBSAN,
 		"list_add corruption. next->prev should be prev (ffff), but was 0. (next=1).":                                  KindListCorruption,
+		"strscpy: detected buffer overflow: 9 byte read of buffer size 8":                                              KindFortify,
+		"memcpy: detected field-spanning write (size 20) of single field":                                              KindFortify,
 		"refcount_t: overflow; use-after-free.":                                                                        KindRefcount,
 		"Unable to handle kernel NULL pointer dereference at virtual address 0000":                                     KindNULLPointer,
 		"Unable to handle kernel paging request at virtual address ffff000012345678":                                   KindPageFault,
@@ -152,6 +154,7 @@ func TestParseHeader(t *testing.T) {
 		"systemd[1]: Started Journal Service.":                "",
 		"rcu: Hierarchical RCU implementation.":               "",
 		"refcount_t":                                          "",
+		"eth0: detected link beat":                            "",
 		"usb 1-1: new high-speed USB device number 2 [#1] OK": "",
 	} {
 		h, ok := parseHeader([]byte(in))
@@ -367,5 +370,21 @@ func TestBackToBack(t *testing.T) {
 	}
 	if first.Signature != second.Signature || first.Primary == second.Primary {
 		t.Errorf("%s primary=%v, %s primary=%v", first.Signature, first.Primary, second.Signature, second.Primary)
+	}
+}
+
+func TestTitles(t *testing.T) {
+	for in, want := range map[string]string{
+		"<0>[ 1.0] Kernel panic - not syncing: \n":                                   "kernel panic",
+		"<0>[ 1.0] Kernel panic - not syncing: 0xdeadbeef\n":                         "kernel panic",
+		"<0>[ 1.0] Kernel panic - not syncing: Fatal exception\n":                    "kernel panic: Fatal exception",
+		"<3>[ 1.0] BUG: workqueue lockup - pool cpus=0 node=0 flags=0x0\n":           "BUG: workqueue lockup",
+		"<3>[ 1.0] BUG: Bad rss-counter state mm:00000000 type:MM_FILEPAGES val:1\n": "BUG: Bad rss-counter state",
+	} {
+		res := Extract([]byte(in), nil)
+		p, ok := res.Primary()
+		if !ok || p.Title != want {
+			t.Errorf("%q: title %q, want %q", in, p.Title, want)
+		}
 	}
 }

@@ -139,7 +139,9 @@ func parseHeader(t []byte) (header, bool) {
 			return header{kind: KindListCorruption, stem: "BUG: corrupted list", announces: true}, true
 		}
 	case 'g', 'd', 'i', 's':
-		return parseDie(t, false)
+		if h, ok := parseDie(t, false); ok {
+			return h, true
+		}
 	}
 	if t[0] >= 'a' && t[0] <= 'z' || t[0] == '_' {
 		return parseFortify(t)
@@ -475,6 +477,9 @@ func parsePanic(msg []byte) header {
 	if bytes.Contains(msg, []byte("panic_on_warn set")) || bytes.Contains(msg, []byte("panic_on_taint set")) {
 		h.follows = true
 	}
-	h.stem = "kernel panic: " + stableMessage(msg)
+	h.stem = "kernel panic"
+	if m := stableMessage(msg); m != "" {
+		h.stem += ": " + m
+	}
 	return h
 }
