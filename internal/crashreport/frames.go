@@ -53,10 +53,14 @@ func parseFrame(t []byte) (name []byte, reliable, ok bool) {
 	return name, reliable, ok
 }
 
+// maxSymbol is the longest function name taken (KSYM_NAME_LEN is 512,
+// real names are far shorter; a longer one is not a frame).
+const maxSymbol = 128
+
 // symbolOffset parses "name+0xOFF/0xSIZE" at the start of t.
 func symbolOffset(t []byte) ([]byte, bool) {
 	i := 0
-	for i < len(t) && i < 256 && isSymbolByte(t[i]) {
+	for i < len(t) && i < maxSymbol && isSymbolByte(t[i]) {
 		i++
 	}
 	if i == 0 || i >= len(t) || t[i] != '+' || t[0] >= '0' && t[0] <= '9' {

@@ -178,10 +178,14 @@ func parseFortify(t []byte) (header, bool) {
 func parseBUG(t []byte) (header, bool) {
 	switch {
 	case bytes.HasPrefix(t, []byte("KASAN: ")):
-		return parseKASAN(t[7:]), true
+		return parseKASAN(t[7:])
 	case bytes.HasPrefix(t, []byte("KFENCE: ")):
 		typ, fn := splitIn(t[8:])
-		return header{kind: KindKFENCE, stem: "KFENCE: " + stableMessage(typ), fn: fn}, true
+		m := stableMessage(typ)
+		if m == "" {
+			return header{}, false
+		}
+		return header{kind: KindKFENCE, stem: "KFENCE: " + m, fn: fn}, true
 	case bytes.HasPrefix(t, []byte("kernel NULL pointer dereference")),
 		bytes.HasPrefix(t, []byte("unable to handle kernel NULL pointer dereference")),
 		bytes.HasPrefix(t, []byte("Kernel NULL pointer dereference")):
@@ -214,14 +218,18 @@ func parseBUG(t []byte) (header, bool) {
 }
 
 // parseKASAN: "slab-use-after-free in foo_bar+0x1a/0x40".
-func parseKASAN(t []byte) header {
+func parseKASAN(t []byte) (header, bool) {
 	typ, fn := splitIn(t)
-	h := header{kind: KindKASAN, stem: "KASAN: " + stableMessage(typ), fn: fn, accessFrom: true}
+	m := stableMessage(typ)
+	if m == "" {
+		return header{}, false
+	}
+	h := header{kind: KindKASAN, stem: "KASAN: " + m, fn: fn, accessFrom: true}
 	switch string(typ) {
 	case "double-free", "invalid-free", "double-free or invalid-free":
 		h.accessFrom = false
 	}
-	return h
+	return h, true
 }
 
 // splitIn splits "TYPE in FUNC+0x1/0x2" into TYPE and FUNC.
@@ -231,17 +239,17 @@ func splitIn(t []byte) (typ, fn []byte) {
 		return t, nil
 	}
 	typ = t[:i]
-	if name, ok := symbolOffset(t[i+4:]); ok {
-		fn = name
-	} else {
-		j := 0
-		r := t[i+4:]
-		for j < len(r) && isSymbolByte(r[j]) {
-			j++
-		}
-		if j > 0 && (j == len(r) || r[j] == ' ' || r[j] == '(') {
-			fn = r[:j]
-		}
+	r := t[i+4:]
+	if name, ok := symbolOffset(r); ok {
+		return typ, name
+	}
+	// A bare name: "in foo" or "in foo()".
+	j := 0
+	for j < len(r) && j <= maxSymbol && isSymbolByte(r[j]) {
+		j++
+	}
+	if j > 0 && j <= maxSymbol && (r[0] < '0' || r[0] > '9') && (j == len(r) || r[j] == ' ' || r[j] == '(') {
+		fn = r[:j]
 	}
 	return typ, fn
 }
