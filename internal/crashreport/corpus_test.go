@@ -63,6 +63,41 @@ var corpus = []struct {
 		"WARNING in lkdtm_WARNING", "BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION", "kernel panic: sysrq triggered crash",
 	}, guilty: "lkdtm_WARNING"}},
 
+	// Console captures (console_msg_format=syslog) of Debian's stock
+	// kernels, 6.12.95 from bookworm-backports with LKDTM built as an
+	// external module, 7.2.13 from sid, booted in QEMU; the boot messages
+	// are cut. Their unwinder is ORC: frames are reliable. The 7.2 one
+	// keeps the serial console's CRLF line ends.
+	{"stock-6.12.95-sysrq", want{titles: []string{"kernel panic: sysrq triggered crash"}, guilty: "sysrq_handle_crash"}},
+	{"stock-7.2.13-sysrq", want{titles: []string{"kernel panic: sysrq triggered crash"}, guilty: "sysrq_handle_crash"}},
+	{"stock-6.12.95-lkdtm-access-null", want{titles: []string{"BUG: kernel NULL pointer dereference in lkdtm_ACCESS_NULL", "kernel panic: Fatal exception"}, guilty: "lkdtm_ACCESS_NULL"}},
+	{"stock-6.12.95-lkdtm-bug", want{titles: []string{"kernel BUG in lkdtm_BUG", "kernel panic: Fatal exception"}, guilty: "lkdtm_BUG"}},
+	{"stock-6.12.95-lkdtm-corrupt-list-add", want{titles: []string{"BUG: corrupted list in lkdtm_CORRUPT_LIST_ADD", "kernel panic: Fatal exception"}, guilty: "lkdtm_CORRUPT_LIST_ADD"}},
+	{"stock-6.12.95-lkdtm-corrupt-list-del", want{titles: []string{"BUG: corrupted list in lkdtm_CORRUPT_LIST_DEL", "kernel panic: Fatal exception"}, guilty: "lkdtm_CORRUPT_LIST_DEL"}},
+	{"stock-6.12.95-lkdtm-corrupt-stack", want{titles: []string{"kernel panic: stack-protector: Kernel stack is corrupted in lkdtm_CORRUPT_STACK"}, guilty: "lkdtm_CORRUPT_STACK"}},
+	{"stock-6.12.95-lkdtm-corrupt-stack-strong", want{titles: []string{"kernel panic: stack-protector: Kernel stack is corrupted in lkdtm_CORRUPT_STACK_STRONG"}, guilty: "lkdtm_CORRUPT_STACK_STRONG"}},
+	{"stock-6.12.95-lkdtm-exception", want{titles: []string{"BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION", "kernel panic: Fatal exception"}, guilty: "lkdtm_EXCEPTION"}},
+	// The RIP is lkdtm's data_area (a module's data has symbols).
+	{"stock-6.12.95-lkdtm-exec-data", want{titles: []string{"BUG: unable to handle page fault in data_area", "kernel panic: Fatal exception"}, guilty: "data_area"}},
+	{"stock-6.12.95-lkdtm-exhaust-stack", want{titles: []string{"BUG: stack guard page was hit in recursive_loop", "kernel panic: Fatal exception in interrupt"}, guilty: "recursive_loop"}},
+	{"stock-6.12.95-lkdtm-fortify-mem-object", want{titles: []string{"memcpy: detected buffer overflow in lkdtm_FORTIFY_MEM_OBJECT", "kernel BUG in lkdtm_FORTIFY_MEM_OBJECT", "kernel panic: Fatal exception"}, guilty: "lkdtm_FORTIFY_MEM_OBJECT"}},
+	{"stock-6.12.95-lkdtm-hung-task", want{titles: []string{"INFO: task hung in lkdtm_HUNG_TASK", "kernel panic: hung_task: blocked tasks"}, guilty: "lkdtm_HUNG_TASK"}},
+	{"stock-6.12.95-lkdtm-kfence-read-after-free", want{titles: []string{"KFENCE: use-after-free read in lkdtm_KFENCE_READ_AFTER_FREE", "kernel panic: KFENCE: panic_on_warn set"}, guilty: "lkdtm_KFENCE_READ_AFTER_FREE"}},
+	{"stock-6.12.95-lkdtm-panic", want{titles: []string{"kernel panic: dumptest"}, guilty: "lkdtm_PANIC"}},
+	{"stock-6.12.95-lkdtm-refcount-dec-zero", want{titles: []string{"refcount_t: decrement hit 0 in lkdtm_REFCOUNT_DEC_ZERO", "kernel panic: kernel: panic_on_warn set"}, guilty: "lkdtm_REFCOUNT_DEC_ZERO"}},
+	{"stock-6.12.95-lkdtm-refcount-inc-overflow", want{titles: []string{"refcount_t: saturated in lkdtm_REFCOUNT_INC_OVERFLOW", "kernel panic: kernel: panic_on_warn set"}, guilty: "lkdtm_REFCOUNT_INC_OVERFLOW"}},
+	// lkdtm_SLAB_FREE_DOUBLE tail-calls kmem_cache_free(): its frame
+	// is not on the stack, and its caller is the first one that is.
+	{"stock-6.12.95-lkdtm-slab-free-double", want{titles: []string{"kernel BUG in lkdtm_do_action", "kernel panic: Fatal exception"}, guilty: "lkdtm_do_action"}},
+	{"stock-6.12.95-lkdtm-softlockup", want{titles: []string{"BUG: soft lockup in lkdtm_SOFTLOCKUP", "kernel panic: softlockup: hung tasks"}, guilty: "lkdtm_SOFTLOCKUP"}},
+	// SPINLOCKUP returns to user space with the lock held; the shell
+	// dies of it and the scheduler says so on its way out.
+	{"stock-6.12.95-lkdtm-spinlockup", want{titles: []string{"BUG: scheduling while atomic in do_exit"}, guilty: "do_exit"}},
+	{"stock-6.12.95-lkdtm-usercopy-slab-size-to", want{titles: []string{"BUG: bad usercopy in do_usercopy_slab_size", "kernel panic: Fatal exception"}, guilty: "do_usercopy_slab_size"}},
+	{"stock-6.12.95-lkdtm-warning", want{titles: []string{"WARNING in lkdtm_WARNING", "kernel panic: kernel: panic_on_warn set"}, guilty: "lkdtm_WARNING"}},
+	{"stock-6.12.95-lkdtm-warning-message", want{titles: []string{"WARNING in lkdtm_WARNING_MESSAGE", "kernel panic: sysrq triggered crash"}, guilty: "lkdtm_WARNING_MESSAGE"}},
+	{"stock-6.12.95-lkdtm-write-ro", want{titles: []string{"BUG: unable to handle page fault in lkdtm_WRITE_RO", "kernel panic: Fatal exception"}, guilty: "lkdtm_WRITE_RO"}},
+
 	{"made-6.12-lkdtm-warning-hostA", want{titles: []string{"WARNING in lkdtm_WARNING"}, guilty: "lkdtm_WARNING"}},
 	{"made-7.2-lkdtm-warning-hostB", want{titles: []string{"WARNING in lkdtm_WARNING", "kernel panic: kernel: panic_on_warn set"}, guilty: "lkdtm_WARNING"}},
 	{"made-7.2-warning-no-call-trace-line", want{titles: []string{"WARNING in lkdtm_WARNING"}, guilty: "lkdtm_WARNING"}},

@@ -82,6 +82,7 @@ func (r Result) Primary() (Report, bool) {
 func Extract(log []byte, missing []Range) Result {
 	sc := newScanner(log, missing)
 	var res Result
+	var bld builder // reused for every report, its frames too
 	var cur *builder
 	var l line
 	pending, pendingLeft := -1, 0 // a "cut here" line just before a header
@@ -124,7 +125,8 @@ func Extract(log []byte, missing []Range) Result {
 			if pendingLeft > 0 {
 				start = pending
 			}
-			cur = newBuilder(h, &l, start)
+			bld.reset(h, &l, start)
+			cur = &bld
 			pendingLeft = 0
 			continue
 		}
@@ -155,7 +157,8 @@ func isPrecursor(t []byte) bool {
 		bytes.HasPrefix(t, []byte("unable to execute userspace code")) ||
 		bytes.HasPrefix(t, []byte("Unable to handle kernel")) ||
 		bytes.HasPrefix(t, []byte("list_add corruption")) ||
-		bytes.HasPrefix(t, []byte("list_del corruption"))
+		bytes.HasPrefix(t, []byte("list_del corruption")) ||
+		bytes.HasPrefix(t, []byte("usercopy: Kernel memory"))
 }
 
 type traceState uint8
@@ -179,8 +182,8 @@ type builder struct {
 	h                     header
 	start, end            int
 	headerStart, headerEn int
-	fn                    string // function the header names
-	rip                   string // the register dump's RIP before the trace
+	fnRaw                 []byte // function the header names
+	ripRaw                []byte // the register dump's RIP before the trace
 	hasRegs               bool
 	state                 traceState
 	waitBacktrace         bool
@@ -195,16 +198,18 @@ type builder struct {
 	gapReason             string
 }
 
-func newBuilder(h header, l *line, start int) *builder {
-	b := &builder{h: h, start: start, end: l.end, headerStart: l.start, headerEn: l.end, waitBacktrace: h.backtraceAfter}
+// reset starts a new report at its header line, keeping the frames'
+// storage of the last one.
+func (b *builder) reset(h header, l *line, start int) {
+	*b = builder{h: h, start: start, end: l.end, headerStart: l.start, headerEn: l.end,
+		waitBacktrace: h.backtraceAfter, frames: b.frames[:0]}
 	if h.fn != nil {
-		b.fn = normalizeName(h.fn)
+		b.fnRaw = h.fn
 	}
 	if l.cut {
 		b.headerCut = true
 		b.corrupt = "its first line is cut by missing bytes"
 	}
-	return b
 }
 
 func (b *builder) take(l *line) feedResult {
@@ -243,8 +248,8 @@ func (b *builder) feed(l *line) feedResult {
 				return b.take(l)
 			}
 			b.state = traceOpen
-			if !l.cut && len(b.frames) < maxFrames {
-				b.frames = append(b.frames, frame{name: normalizeName(name), reliable: reliable, section: b.sec})
+			if len(b.frames) < maxFrames {
+				b.frames = append(b.frames, frame{raw: name, reliable: reliable, section: b.sec})
 			}
 			return b.take(l)
 		}
@@ -292,17 +297,11 @@ func (b *builder) feed(l *line) feedResult {
 		case b.state == traceNone:
 			if !b.hasRegs && !user {
 				b.hasRegs = true
-				if name != nil && !l.cut {
-					b.rip = normalizeName(name)
-				}
+				b.ripRaw = name
 			}
 		case b.state == traceOpen:
 			if !user && len(b.frames) < maxFrames {
-				n := ""
-				if name != nil && !l.cut {
-					n = normalizeName(name)
-				}
-				b.frames = append(b.frames, frame{name: n, reliable: true, rip: true, section: b.sec})
+				b.frames = append(b.frames, frame{raw: name, reliable: true, rip: true, section: b.sec})
 			}
 		}
 		return b.take(l)
@@ -325,6 +324,9 @@ func (b *builder) feed(l *line) feedResult {
 	if bytes.HasPrefix(t, []byte("---[ end ")) {
 		b.take(l)
 		return finish
+	}
+	if b.state == traceDone && bytes.HasPrefix(t, []byte("------------[ cut here ]")) {
+		return endBefore // the next report's first line
 	}
 	if hasPrefixAny(t, contextLines) {
 		if b.state == traceOpen {
@@ -360,16 +362,14 @@ func (b *builder) header(h header, l *line) feedResult {
 			// "Oops: invalid opcode" after "kernel BUG at", "Oops: Oops:
 			// 0002" after "BUG: kernel NULL pointer dereference".
 			return b.take(l)
-		case b.h.announces && (h.kind == KindWarning || h.kind == KindKernelBUG || h.kind == KindListCorruption):
-			if b.fn == "" && h.fn != nil {
-				b.fn = normalizeName(h.fn)
+		case b.h.announces && !h.announces && (h.kind == KindWarning || h.kind == KindKernelBUG || h.kind == KindListCorruption):
+			if b.fnRaw == nil && h.fn != nil {
+				b.fnRaw = h.fn
 			}
 			return b.take(l)
 		case b.h.kind == KindWarning && h.announces:
 			// Architectures that print a WARN's message after its header.
-			fn := b.fn
 			b.h = h
-			b.fn = fn
 			return b.take(l)
 		}
 	}
@@ -420,16 +420,13 @@ func (b *builder) gapHit(g Range) {
 	b.state = traceDone
 }
 
-// atEOF: the log ends inside the report.
+// atEOF: the log ends inside the report. The log is the kernel's whole
+// buffer at the time of the dump (a cut end is a gap, with its marker),
+// so a trace that runs to the end is whole; one that never started is
+// missing (the kernel died printing it).
 func (b *builder) atEOF() {
-	switch {
-	case b.state == traceNone || b.waitBacktrace:
-		if !b.h.noTrace && b.h.kind != KindPanic {
-			b.corrupt = "the log ends before its call trace"
-		}
-	case b.state == traceOpen:
-		b.gapInTrace = true
-		b.gapReason = "the log ends inside its call trace"
+	if (b.state == traceNone || b.waitBacktrace) && !b.h.noTrace && b.h.kind != KindPanic {
+		b.corrupt = "the log ends before its call trace"
 	}
 }
 

@@ -4,7 +4,8 @@ import "bytes"
 
 // frame is one call-trace entry, its name already normalised.
 type frame struct {
-	name     string
+	raw      []byte // as printed, in the log
+	name     string // normalised, set when the report is built
 	reliable bool
 	rip      bool // an interrupted context's "RIP:" line inside the trace
 	section  section
@@ -52,13 +53,17 @@ func parseFrame(t []byte) (name []byte, reliable, ok bool) {
 	return name, reliable, ok
 }
 
+// maxSymbol is the longest function name taken (KSYM_NAME_LEN is 512,
+// real names are far shorter; a longer one is not a frame).
+const maxSymbol = 128
+
 // symbolOffset parses "name+0xOFF/0xSIZE" at the start of t.
 func symbolOffset(t []byte) ([]byte, bool) {
 	i := 0
-	for i < len(t) && i < 256 && isSymbolByte(t[i]) {
+	for i < len(t) && i < maxSymbol && isSymbolByte(t[i]) {
 		i++
 	}
-	if i == 0 || i >= len(t) || t[i] != '+' {
+	if i == 0 || i >= len(t) || t[i] != '+' || t[0] >= '0' && t[0] <= '9' {
 		return nil, false
 	}
 	name := t[:i]
@@ -128,7 +133,10 @@ var syscallPrefixes = []string{
 // ".llvm.123") are the function itself, and a system call's wrappers are
 // sys_NAME (compat_sys_NAME).
 func normalizeName(b []byte) string {
-	if i := bytes.IndexByte(b, '.'); i > 0 {
+	for len(b) > 0 && b[0] == '.' {
+		b = b[1:] // ppc64 ELFv1 ".func"
+	}
+	if i := bytes.IndexByte(b, '.'); i >= 0 {
 		b = b[:i]
 	}
 	for _, p := range syscallPrefixes {

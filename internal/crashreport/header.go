@@ -29,6 +29,7 @@ const (
 	KindRefcount       Kind = "refcount"        // refcount_t: overflow; use-after-free.
 	KindLockdep        Kind = "lockdep"         // WARNING: possible circular locking dependency detected
 	KindStackProtector Kind = "stack-protector" // Kernel panic - not syncing: stack-protector: ...
+	KindFortify        Kind = "fortify"         // memcpy: detected buffer overflow (CONFIG_FORTIFY_SOURCE)
 	KindPanic          Kind = "panic"           // Kernel panic - not syncing: <message>
 )
 
@@ -58,6 +59,9 @@ type header struct {
 	backtraceAfter bool
 	// accessFrom: take " Read"/" Write" from the "Read of size" line (KASAN).
 	accessFrom bool
+	// sched: the scheduler's frames are skipped too (scheduling while
+	// atomic).
+	sched bool
 }
 
 // parseHeader recognises the first line of a crash report. It is called
@@ -87,6 +91,9 @@ func parseHeader(t []byte) (header, bool) {
 		if bytes.HasPrefix(t, []byte("kernel BUG at ")) {
 			if bytes.HasPrefix(t[14:], []byte("lib/list_debug.c")) {
 				return header{kind: KindListCorruption, stem: "BUG: corrupted list"}, true
+			}
+			if bytes.HasPrefix(t[14:], []byte("mm/usercopy.c")) {
+				return header{kind: KindKernelBUG, stem: "BUG: bad usercopy"}, true
 			}
 			return header{kind: KindKernelBUG, stem: "kernel BUG"}, true
 		}
@@ -132,18 +139,53 @@ func parseHeader(t []byte) (header, bool) {
 			return header{kind: KindListCorruption, stem: "BUG: corrupted list", announces: true}, true
 		}
 	case 'g', 'd', 'i', 's':
-		return parseDie(t, false)
+		if h, ok := parseDie(t, false); ok {
+			return h, true
+		}
+	}
+	if t[0] >= 'a' && t[0] <= 'z' || t[0] == '_' {
+		return parseFortify(t)
 	}
 	return header{}, false
+}
+
+// parseFortify: CONFIG_FORTIFY_SOURCE's "memcpy: detected buffer
+// overflow: 20 byte write of buffer size 16" and "memcpy: detected
+// field-spanning write (size 20) of single field ...", printed before the
+// WARNING or BUG they come with.
+func parseFortify(t []byte) (header, bool) {
+	i := 0
+	for i < len(t) && i < 32 && isSymbolByte(t[i]) && t[i] != '.' {
+		i++
+	}
+	rest := t[i:]
+	if i == 0 || !bytes.HasPrefix(rest, []byte(": detected ")) {
+		return header{}, false
+	}
+	rest = rest[len(": detected "):]
+	var what string
+	switch {
+	case bytes.HasPrefix(rest, []byte("buffer overflow")):
+		what = "buffer overflow"
+	case bytes.HasPrefix(rest, []byte("field-spanning write")):
+		what = "field-spanning write"
+	default:
+		return header{}, false
+	}
+	return header{kind: KindFortify, stem: string(t[:i]) + ": detected " + what, announces: true}, true
 }
 
 func parseBUG(t []byte) (header, bool) {
 	switch {
 	case bytes.HasPrefix(t, []byte("KASAN: ")):
-		return parseKASAN(t[7:]), true
+		return parseKASAN(t[7:])
 	case bytes.HasPrefix(t, []byte("KFENCE: ")):
 		typ, fn := splitIn(t[8:])
-		return header{kind: KindKFENCE, stem: "KFENCE: " + stableMessage(typ), fn: fn}, true
+		m := stableMessage(typ)
+		if m == "" {
+			return header{}, false
+		}
+		return header{kind: KindKFENCE, stem: "KFENCE: " + m, fn: fn}, true
 	case bytes.HasPrefix(t, []byte("kernel NULL pointer dereference")),
 		bytes.HasPrefix(t, []byte("unable to handle kernel NULL pointer dereference")),
 		bytes.HasPrefix(t, []byte("Kernel NULL pointer dereference")):
@@ -158,8 +200,9 @@ func parseBUG(t []byte) (header, bool) {
 		return header{kind: KindBUG, stem: "BUG: workqueue lockup", noFrame: true, noTrace: true}, true
 	case bytes.Contains(t, []byte("stack guard page was hit")):
 		return header{kind: KindStackOverflow, stem: "BUG: stack guard page was hit"}, true
-	case bytes.HasPrefix(t, []byte("scheduling while atomic")),
-		bytes.HasPrefix(t, []byte("sleeping function called from invalid context")),
+	case bytes.HasPrefix(t, []byte("scheduling while atomic")):
+		return header{kind: KindBUG, stem: "BUG: scheduling while atomic", sched: true}, true
+	case bytes.HasPrefix(t, []byte("sleeping function called from invalid context")),
 		bytes.HasPrefix(t, []byte("spinlock ")), bytes.HasPrefix(t, []byte("rwlock ")),
 		bytes.HasPrefix(t, []byte("Bad page ")), bytes.HasPrefix(t, []byte("using ")):
 		return header{kind: KindBUG, stem: "BUG: " + stableMessage(t)}, true
@@ -175,14 +218,18 @@ func parseBUG(t []byte) (header, bool) {
 }
 
 // parseKASAN: "slab-use-after-free in foo_bar+0x1a/0x40".
-func parseKASAN(t []byte) header {
+func parseKASAN(t []byte) (header, bool) {
 	typ, fn := splitIn(t)
-	h := header{kind: KindKASAN, stem: "KASAN: " + stableMessage(typ), fn: fn, accessFrom: true}
+	m := stableMessage(typ)
+	if m == "" {
+		return header{}, false
+	}
+	h := header{kind: KindKASAN, stem: "KASAN: " + m, fn: fn, accessFrom: true}
 	switch string(typ) {
 	case "double-free", "invalid-free", "double-free or invalid-free":
 		h.accessFrom = false
 	}
-	return h
+	return h, true
 }
 
 // splitIn splits "TYPE in FUNC+0x1/0x2" into TYPE and FUNC.
@@ -192,17 +239,17 @@ func splitIn(t []byte) (typ, fn []byte) {
 		return t, nil
 	}
 	typ = t[:i]
-	if name, ok := symbolOffset(t[i+4:]); ok {
-		fn = name
-	} else {
-		j := 0
-		r := t[i+4:]
-		for j < len(r) && isSymbolByte(r[j]) {
-			j++
-		}
-		if j > 0 && (j == len(r) || r[j] == ' ' || r[j] == '(') {
-			fn = r[:j]
-		}
+	r := t[i+4:]
+	if name, ok := symbolOffset(r); ok {
+		return typ, name
+	}
+	// A bare name: "in foo" or "in foo()".
+	j := 0
+	for j < len(r) && j <= maxSymbol && isSymbolByte(r[j]) {
+		j++
+	}
+	if j > 0 && j <= maxSymbol && (r[0] < '0' || r[0] > '9') && (j == len(r) || r[j] == ' ' || r[j] == '(') {
+		fn = r[:j]
 	}
 	return typ, fn
 }
@@ -438,6 +485,9 @@ func parsePanic(msg []byte) header {
 	if bytes.Contains(msg, []byte("panic_on_warn set")) || bytes.Contains(msg, []byte("panic_on_taint set")) {
 		h.follows = true
 	}
-	h.stem = "kernel panic: " + stableMessage(msg)
+	h.stem = "kernel panic"
+	if m := stableMessage(msg); m != "" {
+		h.stem += ": " + m
+	}
 	return h
 }

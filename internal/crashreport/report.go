@@ -21,6 +21,9 @@ func (b *builder) report(primary bool) Report {
 		HeaderStart: b.headerStart,
 		HeaderEnd:   b.headerEn,
 	}
+	for i := range b.frames {
+		b.frames[i].name = normalizeName(b.frames[i].raw)
+	}
 	ctx, unreliable := b.context()
 	skipKind := b.h.kind
 	if b.stallPanic() {
@@ -28,7 +31,7 @@ func (b *builder) report(primary bool) Report {
 	}
 	gi := -1
 	for i, f := range ctx {
-		if f.name != "" && !isHelper(skipKind, f.name) {
+		if f.name != "" && !isHelper(skipKind, b.h.sched, f.name) {
 			gi = i
 			break
 		}
@@ -184,12 +187,13 @@ func (b *builder) context() (ctx []frame, unreliable bool) {
 	} else {
 		seg = irqOnly(seg)
 	}
-	if b.fn != "" {
-		ctx = append(ctx, frame{name: b.fn, reliable: true})
+	if b.fnRaw != nil {
+		ctx = append(ctx, frame{name: normalizeName(b.fnRaw), reliable: true})
 	}
-	if b.hasRegs && b.rip != "" {
-		if len(ctx) == 0 || ctx[0].name != b.rip {
-			ctx = append(ctx, frame{name: b.rip, reliable: true})
+	if b.hasRegs && b.ripRaw != nil {
+		rip := normalizeName(b.ripRaw)
+		if len(ctx) == 0 || ctx[0].name != rip {
+			ctx = append(ctx, frame{name: rip, reliable: true})
 		}
 	}
 	ctx = append(ctx, seg...)

@@ -27,7 +27,7 @@ var reportingRules = []string{
 	"el1_abort", "el1h_64_sync", "el1h_64_sync_handler", "el1_dbg", "el1_undef", "bug_handler",
 	"nmi_cpu_backtrace", "nmi_trigger_cpumask_backtrace", "arch_trigger_cpumask_backtrace",
 	"trigger_single_cpu_backtrace", "trigger_all_cpu_backtrace", "dump_cpu_task",
-	"sched_show_task", "show_state_filter",
+	"sched_show_task", "show_state_filter", "__schedule_bug",
 	"__stack_chk_fail", "__stack_chk_fail_local", "stackleak_*",
 	"kasan_*", "__kasan_*", "__asan_*", "kfence_*", "__kfence_*", "kmsan_*", "__msan_*",
 	"kcsan_*", "__kcsan_*", "__tsan_*", "__ubsan_*", "ubsan_*", "handle_overflow",
@@ -127,14 +127,14 @@ var stallRules = []string{
 }
 
 // hangRules: for hung tasks, the scheduler and the waits a blocked task
-// sleeps in.
+// sleeps in; the scheduler also for "BUG: scheduling while atomic".
 var hangRules = []string{
 	"__schedule", "schedule", "schedule_*", "io_schedule", "io_schedule_*",
 	"__switch_to", "__switch_to_asm", "context_switch", "__wait_for_common",
 	"wait_for_common", "do_wait_for_common", "wait_for_completion*", "__wait_rcu_gp",
 	"bit_wait*", "out_of_line_wait_on_bit*", "__wait_on_bit*", "__folio_lock*",
 	"folio_wait_bit*", "__wait_on_buffer", "msleep", "msleep_interruptible",
-	"usleep_range_state", "schedule_idle", "rwsem_down_*", "__down_common",
+	"usleep_range_state", "schedule_idle", "do_task_dead", "rwsem_down_*", "__down_common",
 	"__mutex_lock*", "mutex_lock*", "down_*", "__rt_mutex_slowlock*",
 }
 
@@ -210,12 +210,15 @@ func neverSkipped(name string) bool {
 }
 
 // isHelper reports whether name is skipped when looking for the guilty
-// frame of a report of kind k.
-func isHelper(k Kind, name string) bool {
+// frame of a report of kind k (sched: the report is about scheduling).
+func isHelper(k Kind, sched bool, name string) bool {
 	if neverSkipped(name) {
 		return false
 	}
 	if baseSkip.match(name) {
+		return true
+	}
+	if sched && hangSkip.match(name) {
 		return true
 	}
 	switch k {

@@ -14,16 +14,19 @@ import "strings"
 func stableMessage(b []byte) string {
 	var out []string
 	words := strings.Fields(string(b))
+	size := 0
 	for _, w := range words {
-		if len(out) >= 16 {
+		// Kernel messages are short: a long word or message is not one.
+		if len(out) >= 16 || len(w) > 64 || size+len(w) > 120 {
 			break
 		}
+		size += len(w) + 1
 		if stopWords[w] {
 			break
 		}
 		last := w[len(w)-1]
-		if last == ',' || last == ';' || (last == '.' && !strings.HasSuffix(w, "...")) {
-			w = w[:len(w)-1]
+		if last == ',' || last == ';' || last == '.' {
+			w = strings.TrimRight(w, ",;.")
 			if w != "" && !variableWord(w) {
 				out = append(out, w)
 			}
