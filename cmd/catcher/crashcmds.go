@@ -266,21 +266,29 @@ func webCommand(stdout, stderr io.Writer) *cli.Command {
 				return usageError{errors.New("--http \"\": give ADDR:PORT")}
 			}
 			if indexPath(cmd) == "" {
-				return usageError{errors.New("--index off: the pages need an index")}
+				return usageError{errors.New("--index off: catcher web keeps an index (give --index FILE on a writable disk)")}
 			}
 			log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 			dir := cmd.String("dir")
 			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 				return fmt.Errorf("--dir %s: not a store directory (%v)", dir, err)
 			}
-			x, err := index.Open(indexPath(cmd), dir)
-			if err != nil {
-				return err
-			}
-			defer x.Close()
 			ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 			defer stop()
 			var synced atomic.Int64
+			x, err := index.Open(indexPath(cmd), dir)
+			if err != nil {
+				log.Error("no index (give --index a writable FILE): every page reads every sidecar", "err", err)
+				srv := &web.Server{Dir: dir, Q: catalog.Scanner{Dir: dir}, Log: log}
+				closeHTTP, err := serveHTTP(ctx, cmd.String("http"), srv, nil, log)
+				if err != nil {
+					return err
+				}
+				defer closeHTTP()
+				<-ctx.Done()
+				return nil
+			}
+			defer x.Close()
 			sync := func() {
 				t0 := time.Now()
 				st, err := x.Sync(ctx)

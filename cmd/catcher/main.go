@@ -350,15 +350,16 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 	events := event.NewWriter(evOut)
 	var ixu *index.Updater
 	var ix *index.DB
+	var q catalog.Querier = catalog.Scanner{Dir: cmd.String("dir")}
 	if p := indexPath(cmd); p != "" {
-		x, err := index.Open(p, cmd.String("dir"))
-		if err != nil {
-			return err
+		// The index serves listing and the pages; storing dumps must
+		// go on without it.
+		if x, err := index.Open(p, cmd.String("dir")); err != nil {
+			log.Error("no index: the pages and ls will read every sidecar", "err", err)
+		} else {
+			defer x.Close()
+			ix, q = x, x
 		}
-		defer x.Close()
-		ix = x
-	} else if hasFlag(cmd, "http") && cmd.String("http") != "" {
-		return usageError{errors.New("--http needs the index: drop --index off")}
 	}
 	var execer *hook.Runner
 	var mt *metrics.Metrics
@@ -404,7 +405,7 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 		defer ixu.Close() // after the engine's Close (deferred calls run last first)
 	}
 	if a := cmd.String("http"); hasFlag(cmd, "http") && a != "" {
-		srv := &web.Server{Dir: cmd.String("dir"), Q: ix, Log: log}
+		srv := &web.Server{Dir: cmd.String("dir"), Q: q, Log: log}
 		closeHTTP, err := serveHTTP(ctx, a, srv, func(mux *http.ServeMux) {
 			mux.Handle("/metrics", promhttp.HandlerFor(mt.Registry, promhttp.HandlerOpts{}))
 		}, log)

@@ -285,3 +285,23 @@ func TestListenHTTP(t *testing.T) {
 		t.Fatalf("web: exit %d: %s", code, stderr.String())
 	}
 }
+
+// TestStoreWithoutIndex: an index that cannot be opened is logged, and
+// dumps are stored all the same; ls then reads the sidecars.
+func TestStoreWithoutIndex(t *testing.T) {
+	dir := t.TempDir()
+	blocker := filepath.Join(dir, "file")
+	os.WriteFile(blocker, nil, 0o644)
+	d := mkDump("noindex-1", 1, 5000)
+	path := filepath.Join(dir, "x.pcap")
+	writePcap(t, path, frames(t, pkts(t, d), false), time.Date(2026, 11, 22, 2, 30, 0, 0, time.UTC))
+	store := filepath.Join(dir, "s")
+	code, out, errs := runOut(t, "read", "--dir", store, "--index", filepath.Join(blocker, "catalog.sqlite"), path)
+	if code != 0 || len(events(t, out)) != 1 || !strings.Contains(errs, "no index") {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	code, out, errs = runOut(t, "ls", "--dir", store, "--index", filepath.Join(blocker, "catalog.sqlite"))
+	if code != 0 || strings.Count(out, "\n") != 1 || !strings.Contains(errs, "reading every sidecar") {
+		t.Fatalf("ls: exit %d\n%s\n%s", code, out, errs)
+	}
+}

@@ -147,3 +147,36 @@ func HourOf(t time.Time) int64 {
 	}
 	return h
 }
+
+// Scanner answers every query from a fresh scan of the sidecars under
+// Dir: slow for a large store, for when no index can be kept.
+type Scanner struct{ Dir string }
+
+func (s Scanner) scan() (*Memory, error) { return Scan(s.Dir) }
+
+// Dumps implements Querier.
+func (s Scanner) Dumps(ctx context.Context, f Filter, p Page) ([]Entry, int, error) {
+	m, err := s.scan()
+	if err != nil {
+		return nil, 0, err
+	}
+	return m.Dumps(ctx, f, p)
+}
+
+// Groups implements Querier.
+func (s Scanner) Groups(ctx context.Context, f Filter, p Page) ([]Group, int, error) {
+	m, err := s.scan()
+	if err != nil {
+		return nil, 0, err
+	}
+	return m.Groups(ctx, f, p)
+}
+
+// Hourly implements Querier.
+func (s Scanner) Hourly(ctx context.Context, f Filter) ([]Bucket, error) {
+	m, err := s.scan()
+	if err != nil {
+		return nil, err
+	}
+	return m.Hourly(ctx, f)
+}
