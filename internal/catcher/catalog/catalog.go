@@ -56,7 +56,6 @@ func List(dir string) ([]Stored, error) {
 			}
 			s.MetaPath = mp
 			s.LogPath = filepath.Join(filepath.Dir(mp), filepath.Base(s.Log))
-			Upgrade(filepath.Dir(mp), &s.Meta)
 			out = append(out, s)
 		}
 	}

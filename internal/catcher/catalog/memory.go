@@ -15,7 +15,8 @@ type Memory struct {
 	Entries []Entry
 }
 
-// Scan reads every sidecar under dir.
+// Scan reads every sidecar under dir (the crash fields of an old one
+// from its log: Upgrade).
 func Scan(dir string) (*Memory, error) {
 	ds, err := List(dir)
 	if err != nil {
@@ -24,6 +25,7 @@ func Scan(dir string) (*Memory, error) {
 	m := &Memory{Entries: make([]Entry, len(ds))}
 	for i := range ds {
 		d := &ds[i]
+		Upgrade(filepath.Dir(d.MetaPath), &d.Meta)
 		m.Entries[i] = EntryOf(d.hostDir(), strings.TrimSuffix(filepath.Base(d.MetaPath), ".json"), &d.Meta)
 	}
 	return m, nil
