@@ -88,7 +88,7 @@ func (s *Server) dump(w http.ResponseWriter, r *http.Request) {
 		SigPath  string
 		LogSize  int64
 		LogErr   string
-	}{s.base(title, params{}), d, dir, name, hostName(dir, d.Host), when, reports, sigPath(d.Signature), size, ""}
+	}{s.baseTo("/", title), d, dir, name, hostName(dir, d.Host), when, reports, sigPath(d.Signature), size, ""}
 	if err != nil {
 		data.LogErr = err.Error()
 	}

@@ -256,5 +256,5 @@ func (s *Server) host(w http.ResponseWriter, r *http.Request) {
 		Boots     []*boot
 		Total     int
 		Shown     int
-	}{s.base("Host "+name, p), name, ds[0].Dir, boots, total, len(ds)})
+	}{s.baseTo("/", "Host "+name), name, ds[0].Dir, boots, total, len(ds)})
 }

@@ -196,9 +196,18 @@ func newPager(p params, total, rows int) pager {
 // base is what every page's template gets.
 type Base struct {
 	Title  string
+	Action string // where the filter form goes: "" (this page) or "/"
 	Synced time.Time
 	Now    time.Time
 	P      params
+}
+
+// baseTo is base for a page the filters do not apply to: the form
+// filters the groups.
+func (s *Server) baseTo(action, title string) Base {
+	b := s.base(title, params{})
+	b.Action = action
+	return b
 }
 
 func (s *Server) base(title string, p params) Base {
@@ -242,7 +251,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		Base
 		Code int
 		Err  string
-	}{s.base(http.StatusText(code), params{}), code, err.Error()})
+	}{s.baseTo("/", http.StatusText(code)), code, err.Error()})
 }
 
 var errBadRequest = errors.New("bad request")
