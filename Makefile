@@ -6,7 +6,7 @@ BIN := out/bin
 CMDS := $(notdir $(wildcard cmd/*))
 GOFLAGS_BUILD := -trimpath -ldflags='-s -w'
 
-.PHONY: all build test vet unit fuzz-seed check-patches kernel e2e demo bench clean deb deb-test stock-e2e
+.PHONY: all build test vet unit fuzz-seed browser-test check-patches kernel e2e demo bench clean deb deb-test stock-e2e
 
 all: build
 
@@ -17,6 +17,7 @@ build:
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: run gofmt -w on the files above"; exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags browser ./internal/catcher/web
 
 unit:
 	$(GO) test -count=1 ./...
@@ -24,9 +25,14 @@ unit:
 # A short run of every fuzz target on top of its committed corpus.
 fuzz-seed:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=10s ./pkg/wire
-	$(GO) test -run='^$$' -fuzz='^FuzzReceive$$' -fuzztime=10s ./internal/catcher
+	$(GO) test -run='^$$' -fuzz='^FuzzReceive$$' -fuzztime=10s ./internal/catcher/reassembly
 
-test: vet unit fuzz-seed check-patches e2e stock-e2e
+test: vet unit fuzz-seed browser-test check-patches e2e stock-e2e
+
+# The catcher's crash pages in headless chromium (installed if missing,
+# as root); screenshots in out/web/. See scripts/browser-test.sh.
+browser-test:
+	GO=$(GO) scripts/browser-test.sh
 
 # Linux 6.12 with patches/ applied, as root: out/kernel/bzImage (NETOOPS=y)
 # and out/kernel/netoops.ko; cached, see scripts/build-kernel.sh.

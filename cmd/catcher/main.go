@@ -16,7 +16,16 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/netoops/netoops/internal/catcher"
+	"github.com/netoops/netoops/internal/catcher/catalog"
+	"github.com/netoops/netoops/internal/catcher/event"
+	"github.com/netoops/netoops/internal/catcher/hook"
+	"github.com/netoops/netoops/internal/catcher/index"
+	"github.com/netoops/netoops/internal/catcher/metrics"
+	"github.com/netoops/netoops/internal/catcher/reassembly"
+	"github.com/netoops/netoops/internal/catcher/source"
+	"github.com/netoops/netoops/internal/catcher/store"
+	"github.com/netoops/netoops/internal/catcher/triage"
+	"github.com/netoops/netoops/internal/catcher/web"
 	"github.com/netoops/netoops/pkg/wire"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/urfave/cli/v3"
@@ -67,23 +76,82 @@ func pipelineFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "dir", Value: "./crashes", Usage: "store dumps under `DIR`"},
 		&cli.DurationFlag{Name: "idle", Value: 10 * time.Second, Usage: "store a dump that received nothing for `DURATION` as partial"},
-		&cli.DurationFlag{Name: "retain", Value: 0, Usage: "keep a stored dump's state this long to absorb late copies (default max(6*idle, 1m))"},
+		&cli.DurationFlag{Name: "retain", DefaultText: "max(6×idle, 1m)", Usage: "keep a stored dump's state for `DURATION` to absorb late copies"},
 		&cli.StringFlag{Name: "events", Value: "-", Usage: "append one JSON line per stored dump to `FILE` (- is stdout)"},
 		&cli.StringFlag{Name: "exec", Usage: "run `CMD` (with /bin/sh -c) per stored dump, NETOOPS_* in its environment"},
-		&cli.DurationFlag{Name: "exec-timeout", Value: 30 * time.Second, Usage: "kill an --exec command after `DURATION`"},
+		&cli.DurationFlag{Name: "exec-timeout", Value: 30 * time.Second, Usage: "kill an --exec command (its process group) after `DURATION`"},
 		&cli.IntFlag{Name: "exec-max", Value: 4, Usage: "run at most `N` --exec commands at once"},
 		&cli.StringFlag{Name: "metrics", Usage: "serve Prometheus metrics on http://`ADDR`/metrics"},
 		&cli.IntFlag{Name: "max-dumps", Value: 65536, Usage: "at most `N` dumps in flight"},
 		&cli.IntFlag{Name: "max-dump-bytes", Value: 16 << 20, Usage: "drop dumps whose total_len exceeds `BYTES`"},
-		&cli.IntFlag{Name: "max-per-source", Value: 64, Usage: "at most `N` dumps in flight per source address"},
-		&cli.IntFlag{Name: "write-buffers", Value: 1024, Usage: "`N` 32 KiB write-coalescing buffers, each holding one dump's temporary file open (over all workers)"},
-		&cli.IntFlag{Name: "open-files", Value: 0, Usage: "`N` temporary files of dumps in flight kept open (default --max-dumps; at most the open-file limit less 256)"},
+		&cli.IntFlag{Name: "max-per-source", Value: 64, Usage: "at most `N` dumps being received per source address"},
+		&cli.IntFlag{Name: "write-buffers", Value: 1024, Usage: "`N` 32 KiB write-coalescing buffers (over all workers)"},
+		&cli.IntFlag{Name: "open-files", DefaultText: "--max-dumps, at most the open-file limit less 256", Usage: "keep `N` temporary files of dumps in flight open (over all workers)"},
 		&cli.IntFlag{Name: "mem-buffers", Value: 64 << 20, Usage: "`BYTES` of memory for whole dumps up to 1 MiB, which then need no temporary file (over all workers; 0: none)"},
 		&cli.IntFlag{Name: "store-workers", Value: 16, Usage: "`N` goroutines writing finished dumps (parallel fsyncs share journal commits)"},
-		&cli.IntFlag{Name: "workers", Value: 0, Usage: "reassembly goroutines (default GOMAXPROCS, at most 16)"},
+		&cli.IntFlag{Name: "workers", DefaultText: "GOMAXPROCS, at most 16", Usage: "`N` reassembly goroutines"},
 		&cli.BoolFlag{Name: "pprof", Usage: "also serve net/http/pprof under /debug/pprof/ on --metrics"},
-		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "daemon log level: debug, info, warn, error"},
+		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "daemon log `LEVEL`: debug, info, warn, error"},
+		indexFlag(),
 	}
+}
+
+// intLimits are the ranges of the numeric flags. 0 means "none" only
+// where the range starts at 0 (--mem-buffers); a flag with a computed
+// default (--open-files, --workers) takes it when not given.
+var intLimits = []struct {
+	name     string
+	min, max int
+}{
+	{"exec-max", 1, 1024},
+	{"max-dumps", 1, 1 << 24},
+	{"max-dump-bytes", 1, 1<<32 - 1},
+	{"max-per-source", 1, 1 << 24},
+	{"write-buffers", 1, 1 << 20},
+	{"open-files", 1, 1 << 30},
+	{"mem-buffers", 0, 1 << 40},
+	{"store-workers", 1, 1024},
+	{"workers", 1, 256},
+	{"rcvbuf", 4096, 1<<30 - 1}, // the kernel doubles it into an int
+	{"port", 1, 65535},
+}
+
+// checkFlags refuses values out of their flags' ranges, naming the flag.
+func checkFlags(cmd *cli.Command) error {
+	for _, l := range intLimits {
+		if !hasFlag(cmd, l.name) || !cmd.IsSet(l.name) && (l.name == "open-files" || l.name == "workers") {
+			continue
+		}
+		if v := cmd.Int(l.name); v < l.min || v > l.max {
+			return usageError{fmt.Errorf("--%s %d: out of range: %d to %d", l.name, v, l.min, l.max)}
+		}
+	}
+	if hasFlag(cmd, "log-level") {
+		var level slog.Level
+		if level.UnmarshalText([]byte(cmd.String("log-level"))) != nil {
+			return usageError{fmt.Errorf("--log-level %q: debug, info, warn or error", cmd.String("log-level"))}
+		}
+	}
+	for _, name := range []string{"idle", "retain", "exec-timeout"} {
+		if !hasFlag(cmd, name) || name == "retain" && !cmd.IsSet(name) {
+			continue
+		}
+		if v := cmd.Duration(name); v <= 0 {
+			return usageError{fmt.Errorf("--%s %v: must be more than 0", name, v)}
+		}
+	}
+	return nil
+}
+
+func hasFlag(cmd *cli.Command, name string) bool {
+	for _, f := range cmd.Flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func newApp(stdout, stderr io.Writer) *cli.Command {
@@ -94,31 +162,43 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 		ErrWriter:      stderr,
 		OnUsageError:   usageErr,
 		ExitErrHandler: func(context.Context, *cli.Command, error) {}, // run picks the exit code
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if cmd.Args().Present() {
+				return usageError{fmt.Errorf("unknown command %q: one of listen, capture, read, ls, show, web (catcher --help)", cmd.Args().First())}
+			}
+			return usageError{errors.New("no command: one of listen, capture, read, ls, show, web (catcher --help)")}
+		},
 		Commands: []*cli.Command{
 			{
 				Name:  "listen",
 				Usage: "receive dumps on a UDP socket",
 				Flags: append(pipelineFlags(),
 					&cli.StringFlag{Name: "listen", Value: fmt.Sprintf(":%d", wire.DefaultPort), Usage: "UDP `ADDR:PORT` (\":6668\" is every IPv4 and IPv6 address)"},
-					&cli.IntFlag{Name: "rcvbuf", Value: 256 << 20, Usage: "socket receive buffer `BYTES`"},
+					&cli.IntFlag{Name: "rcvbuf", Value: 256 << 20, Usage: "socket receive buffer of `BYTES` (the kernel reports twice that)"},
+					httpFlag(),
 				),
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
-					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *catcher.Feeder, log *slog.Logger) error {
-						c, err := catcher.ListenUDP(ctx, cmd.String("listen"), cmd.Int("rcvbuf"))
+					if err := checkFlags(cmd); err != nil {
+						return err
+					}
+					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *reassembly.Feeder, m *metrics.Metrics, log *slog.Logger) error {
+						c, err := source.ListenUDP(ctx, cmd.String("listen"), cmd.Int("rcvbuf"))
 						if err != nil {
 							return err
 						}
-						got := catcher.RecvBufSize(c)
-						log.Info("listening", "addr", c.LocalAddr().String(), "rcvbuf", got)
-						if want := cmd.Int("rcvbuf"); got < want {
-							log.Warn("socket receive buffer smaller than --rcvbuf: raise net.core.rmem_max (see docs/catcher.md)", "want", want, "got", got)
+						// The kernel reports twice the buffer granted (the
+						// rest is for its bookkeeping).
+						kernel := source.RecvBufSize(c)
+						log.Info("listening", "addr", c.LocalAddr().String(), "rcvbuf", kernel/2, "rcvbuf_kernel", kernel)
+						if want := cmd.Int("rcvbuf"); kernel != 0 && kernel/2 < want {
+							log.Warn("socket receive buffer smaller than --rcvbuf: raise net.core.rmem_max (see docs/catcher.md)", "want", want, "got", kernel/2)
 						}
 						if onListen != nil {
 							onListen(c.LocalAddr())
 						}
 						go func() { <-ctx.Done(); c.Close() }()
-						return catcher.ServeUDP(c, f)
+						return source.ServeUDP(c, f)
 					})
 				},
 			},
@@ -128,15 +208,19 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 				Flags: append(pipelineFlags(),
 					&cli.StringFlag{Name: "iface", Required: true, Usage: "interface `IF` (lo works)"},
 					&cli.IntFlag{Name: "port", Value: wire.DefaultPort, Usage: "UDP destination `PORT`"},
+					httpFlag(),
 				),
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
+					if err := checkFlags(cmd); err != nil {
+						return err
+					}
 					port, err := portArg(cmd.Int("port"))
 					if err != nil {
 						return err
 					}
-					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *catcher.Feeder, log *slog.Logger) error {
-						return catcher.Capture(ctx, cmd.String("iface"), port, f, func() {
+					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *reassembly.Feeder, m *metrics.Metrics, log *slog.Logger) error {
+						return source.Capture(ctx, cmd.String("iface"), port, f, m.NotNetoops, func() {
 							log.Info("capturing", "iface", cmd.String("iface"), "port", port)
 						})
 					})
@@ -154,6 +238,9 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 					if cmd.Args().Len() != 1 {
 						return usageError{errors.New("read: want one FILE argument")}
 					}
+					if err := checkFlags(cmd); err != nil {
+						return err
+					}
 					port, err := portArg(cmd.Int("port"))
 					if err != nil {
 						return err
@@ -163,8 +250,8 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 						return err
 					}
 					defer file.Close()
-					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *catcher.Feeder, log *slog.Logger) error {
-						n, err := catcher.ReadPcap(ctx, file, port, f)
+					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *reassembly.Feeder, m *metrics.Metrics, log *slog.Logger) error {
+						n, err := source.ReadPcap(ctx, file, port, f, m.NotNetoops)
 						log.Info("file read", "file", cmd.Args().First(), "frames", n)
 						if errors.Is(err, context.Canceled) {
 							return nil
@@ -175,45 +262,49 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 			},
 			{
 				Name:         "ls",
-				Usage:        "list stored dumps, newest first",
-				Flags:        []cli.Flag{&cli.StringFlag{Name: "dir", Value: "./crashes", Usage: "store `DIR`"}},
+				Usage:        "list stored dumps, newest first, or (--group) their crash signatures",
+				Flags:        lsFlags(),
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
-					ds, err := catcher.List(cmd.String("dir"))
-					if err != nil {
-						return err
-					}
-					catcher.WriteList(stdout, ds)
-					return nil
+					return lsAction(ctx, cmd, stdout, stderr)
 				},
 			},
+			webCommand(stdout, stderr),
 			{
 				Name:      "show",
-				Usage:     "print a stored dump (the newest of HOST if no DUMP is given)",
-				ArgsUsage: "HOST[/DUMP]",
+				Usage:     "print a stored dump: ID as catcher ls prints it, or HOSTDIR for its newest",
+				ArgsUsage: "HOSTDIR[/NAME]",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "dir", Value: "./crashes", Usage: "store `DIR`"},
-					&cli.StringFlag{Name: "color", Value: "auto", Usage: "highlight panic/oops/BUG lines: auto, always, never"},
+					&cli.StringFlag{Name: "color", Value: "auto", Usage: "highlight panic/oops/BUG lines: `WHEN` (auto, always, never)"},
 				},
 				OnUsageError: usageErr,
 				Action: func(ctx context.Context, cmd *cli.Command) error {
-					if cmd.Args().Len() != 1 {
-						return usageError{errors.New("show: want HOST[/DUMP]")}
-					}
-					d, err := catcher.Find(cmd.String("dir"), cmd.Args().First())
-					if err != nil {
-						return codedError{err, exitNoDump}
-					}
 					color := false
 					switch cmd.String("color") {
 					case "always":
 						color = true
+					case "never":
 					case "auto":
 						if f, ok := stdout.(*os.File); ok {
 							color = isTerminal(f)
 						}
+					default:
+						return usageError{fmt.Errorf("--color %q: auto, always or never", cmd.String("color"))}
 					}
-					return catcher.Show(stdout, d, color)
+					if cmd.Args().Len() != 1 {
+						return usageError{errors.New("show: want one HOSTDIR[/NAME], an id as catcher ls prints it")}
+					}
+					d, err := catalog.Find(cmd.String("dir"), cmd.Args().First())
+					switch {
+					case errors.Is(err, catalog.ErrNotFound):
+						return codedError{err, exitNoDump}
+					case errors.Is(err, catalog.ErrBadID):
+						return usageError{err}
+					case err != nil:
+						return err
+					}
+					return catalog.Show(stdout, d, color)
 				},
 			},
 			manCommand(stdout),
@@ -236,20 +327,17 @@ func portArg(p int) (uint16, error) {
 // flags, runs src until it returns or SIGINT/SIGTERM, then stores every
 // in-flight dump as partial.
 func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
-	src func(context.Context, *catcher.Feeder, *slog.Logger) error) error {
+	src func(context.Context, *reassembly.Feeder, *metrics.Metrics, *slog.Logger) error) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cmd.String("log-level"))); err != nil {
-		return usageError{err}
+		return usageError{fmt.Errorf("--log-level %q: debug, info, warn or error", cmd.String("log-level"))}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	memBytes := int64(cmd.Int("mem-buffers"))
 	if memBytes == 0 {
 		memBytes = -1 // none (the engine's zero value is its default)
 	}
-	mdb := cmd.Int("max-dump-bytes")
-	if mdb < 0 || mdb > 1<<32-1 {
-		return usageError{fmt.Errorf("--max-dump-bytes %d out of range", mdb)}
-	}
+	mdb := cmd.Int("max-dump-bytes") // checked by checkFlags
 
 	var evOut io.Writer = stdout
 	if p := cmd.String("events"); p != "-" && p != "" {
@@ -260,34 +348,75 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 		defer f.Close()
 		evOut = f
 	}
-	events := catcher.NewEventWriter(evOut)
-	var execer *catcher.Execer
-	var metrics *catcher.Metrics
+	events := event.NewWriter(evOut)
+	var ixu *index.Updater
+	var ix *index.DB
+	var q catalog.Querier = catalog.Scanner{Dir: cmd.String("dir")}
+	if p := indexPath(cmd); p != "" {
+		// The index serves listing and the pages; storing dumps must
+		// go on without it.
+		if x, err := index.Open(p, cmd.String("dir")); err != nil {
+			log.Error("no index: the pages and ls will read every sidecar", "err", err)
+		} else {
+			defer x.Close()
+			ix, q = x, x
+		}
+	}
+	var execer *hook.Runner
+	var mt *metrics.Metrics
 
-	cfg := catcher.Config{
+	cfg := reassembly.Config{
 		Dir: cmd.String("dir"), Idle: cmd.Duration("idle"), Retain: cmd.Duration("retain"),
 		MaxDumps: cmd.Int("max-dumps"), MaxDumpBytes: uint32(mdb), MaxPerSource: cmd.Int("max-per-source"),
 		WriteBuffers: cmd.Int("write-buffers"), OpenFiles: cmd.Int("open-files"), MemBytes: memBytes, StoreWorkers: cmd.Int("store-workers"), Shards: cmd.Int("workers"), Logger: log,
-		OnStored: func(ev catcher.Event) {
+		Analyze: triage.Annotate,
+		OnStored: func(m *store.Meta, logPath, metaPath string) {
+			ev := event.New(m, logPath, metaPath)
 			log.Info("dump stored", "host", ev.Host, "boot_id", ev.BootID, "dump_seq", ev.DumpSeq,
 				"complete", ev.Complete, "missing_bytes", ev.MissingBytes, "log", ev.Log)
 			if err := events.Write(ev); err != nil {
 				log.Error("cannot write event", "err", err)
 			}
-			metrics.Events.Inc()
+			mt.Events.Inc()
 			if execer != nil {
 				execer.Submit(ev)
 			}
+			if ixu != nil {
+				rec, err := index.RecordOf(m, metaPath)
+				if err != nil {
+					log.Error("cannot record the dump in the index; the next sync will", "meta", metaPath, "err", err)
+					return
+				}
+				ixu.Submit(rec)
+			}
 		},
 	}
-	e, err := catcher.NewEngine(cfg)
+	e, err := reassembly.NewEngine(cfg)
 	if err != nil {
 		return err
 	}
-	metrics = e.Metrics()
-	metrics.RegisterRuntime()
+	mt = e.Metrics()
+	mt.RegisterRuntime()
+	if want := cmd.Int("open-files"); cmd.IsSet("open-files") && e.Config().OpenFiles < want {
+		log.Warn("--open-files lowered to the open-file limit less 256 (raise ulimit -n, or LimitNOFILE in systemd)", "want", want, "got", e.Config().OpenFiles)
+	}
+	if ix != nil {
+		ixu = &index.Updater{Index: ix, Log: log}
+		ixu.Start()
+		defer ixu.Close() // after the engine's Close (deferred calls run last first)
+	}
+	if a := cmd.String("http"); hasFlag(cmd, "http") && a != "" {
+		srv := &web.Server{Dir: cmd.String("dir"), Q: q, Log: log}
+		closeHTTP, err := serveHTTP(ctx, a, srv, func(mux *http.ServeMux) {
+			mux.Handle("/metrics", promhttp.HandlerFor(mt.Registry, promhttp.HandlerOpts{}))
+		}, log)
+		if err != nil {
+			return err
+		}
+		defer closeHTTP()
+	}
 	if c := cmd.String("exec"); c != "" {
-		execer = &catcher.Execer{Cmd: c, Timeout: cmd.Duration("exec-timeout"), Max: cmd.Int("exec-max"), Log: log, Metrics: metrics}
+		execer = &hook.Runner{Cmd: c, Timeout: cmd.Duration("exec-timeout"), Max: cmd.Int("exec-max"), Log: log, Runs: mt.ExecRuns}
 		execer.Start()
 	}
 	if a := cmd.String("metrics"); a != "" {
@@ -296,7 +425,7 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 			return err
 		}
 		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(metrics.Registry, promhttp.HandlerOpts{}))
+		mux.Handle("/metrics", promhttp.HandlerFor(mt.Registry, promhttp.HandlerOpts{}))
 		if cmd.Bool("pprof") {
 			mux.HandleFunc("/debug/pprof/", pprof.Index)
 			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -312,7 +441,7 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 	defer stop()
 	e.Start()
 	f := e.NewFeeder()
-	srcErr := src(ctx, f, log)
+	srcErr := src(ctx, f, mt, log)
 	f.Flush()
 	log.Info("stopping: storing dumps in flight")
 	e.Close()

@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,17 +20,18 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
-	"github.com/netoops/netoops/internal/catcher"
+	"github.com/netoops/netoops/internal/catcher/event"
+	"github.com/netoops/netoops/internal/catcher/store"
 	"github.com/netoops/netoops/internal/lockedbuf"
 	"github.com/netoops/netoops/pkg/wire"
 )
 
-func events(t *testing.T, out string) []catcher.Event {
+func events(t *testing.T, out string) []event.Event {
 	t.Helper()
-	var evs []catcher.Event
+	var evs []event.Event
 	sc := bufio.NewScanner(strings.NewReader(out))
 	for sc.Scan() {
-		var ev catcher.Event
+		var ev event.Event
 		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
 			t.Fatalf("bad event line %q: %v", sc.Text(), err)
 		}
@@ -81,7 +84,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func checkStored(t *testing.T, ev catcher.Event, d *wire.Dump, complete bool) {
+func checkStored(t *testing.T, ev event.Event, d *wire.Dump, complete bool) {
 	t.Helper()
 	if ev.Complete != complete || ev.Host != string(d.Host) || ev.DumpSeq != d.DumpSeq || ev.TotalLen != uint32(len(d.Log)) {
 		t.Fatalf("event %+v", ev)
@@ -416,5 +419,276 @@ func TestExec(t *testing.T) {
 	evs := events(t, stdout.String())
 	if len(evs) != 1 || string(b) != fmt.Sprintf("ex-1 true 1 %s\n", evs[0].Log) {
 		t.Fatalf("exec wrote %q; events %+v", b, evs)
+	}
+}
+
+// writePcap writes frames to a pcap file, frame i captured at t0 + i ms.
+func writePcap(t *testing.T, path string, fr [][]byte, t0 time.Time) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pcapgo.NewWriter(f)
+	w.WriteFileHeader(65536, layers.LinkTypeEthernet)
+	for i, b := range fr {
+		ci := gopacket.CaptureInfo{Timestamp: t0.Add(time.Duration(i) * time.Millisecond), CaptureLength: len(b), Length: len(b)}
+		if err := w.WritePacket(ci, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReadIdempotent: read takes a packet's receive time from its frame's
+// capture time, so a dump whose sender did not know the time (time_ns 0)
+// is named by when it was captured, and reading the same file twice
+// stores each dump once.
+func TestReadIdempotent(t *testing.T) {
+	dir := t.TempDir()
+	full, part := mkDump("nt-1", 1, 20000), mkDump("nt-2", 2, 20000)
+	full.TimeNS, part.TimeNS = 0, 0
+	fr := append(frames(t, pkts(t, full), false), frames(t, pkts(t, part, 3), false)...)
+	captured := time.Date(2024, 3, 4, 5, 6, 7, 0, time.UTC)
+	path := filepath.Join(dir, "x.pcap")
+	writePcap(t, path, fr, captured)
+	storeDir := filepath.Join(dir, "store")
+	for round := 1; round <= 2; round++ {
+		var stdout, stderr lockedbuf.Buffer
+		if code := run(context.Background(), []string{"catcher", "read", "--dir", storeDir, path}, &stdout, &stderr); code != 0 {
+			t.Fatalf("read %d: exit %d: %s", round, code, stderr.String())
+		}
+		evs := events(t, stdout.String())
+		if round == 2 {
+			if len(evs) != 0 {
+				t.Fatalf("second read stored again: %+v", evs)
+			}
+			break
+		}
+		if len(evs) != 2 {
+			t.Fatalf("first read: %d events", len(evs))
+		}
+		for _, ev := range evs {
+			if ev.DumpTime != nil || !strings.HasPrefix(filepath.Base(ev.Log), "20240304T050607Z-") {
+				t.Fatalf("dump time %v, log %s: want the capture time", ev.DumpTime, ev.Log)
+			}
+			var m store.Meta
+			b, _ := os.ReadFile(ev.Meta)
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			if m.FirstPacket.Before(captured) || m.LastPacket.After(captured.Add(time.Duration(len(fr))*time.Millisecond)) || m.LastPacket.Before(m.FirstPacket) {
+				t.Fatalf("first/last packet %v %v, captured from %v", m.FirstPacket, m.LastPacket, captured)
+			}
+		}
+	}
+	for _, host := range []string{"nt-1", "nt-2"} {
+		if files, _ := os.ReadDir(filepath.Join(storeDir, host)); len(files) != 2 {
+			t.Fatalf("%s: %d files, want a log and a sidecar", host, len(files))
+		}
+	}
+}
+
+// TestBadFlagValues: a value out of a flag's range exits 2 naming the
+// flag, before anything is opened or bound; 0 means "none" only for
+// --mem-buffers.
+func TestBadFlagValues(t *testing.T) {
+	for _, args := range [][]string{
+		{"read", "--max-dumps", "0"}, {"read", "--max-dumps", "-1"}, {"read", "--max-per-source", "0"},
+		{"read", "--max-dump-bytes", "0"}, {"read", "--max-dump-bytes", "4294967296"}, {"read", "--idle", "0s"},
+		{"read", "--idle", "-1s"}, {"read", "--retain", "0s"}, {"read", "--retain", "-5s"}, {"read", "--exec-max", "0"},
+		{"read", "--workers", "0"}, {"read", "--workers", "-2"}, {"read", "--store-workers", "0"},
+		{"read", "--write-buffers", "0"}, {"read", "--open-files", "0"}, {"read", "--open-files", "-1"},
+		{"read", "--exec-timeout", "0s"}, {"read", "--mem-buffers", "-1"}, {"read", "--port", "0"},
+		{"read", "--log-level", "loud"}, {"listen", "--rcvbuf", "-1"}, {"listen", "--rcvbuf", "0"},
+		{"listen", "--rcvbuf", "2147483647"}, {"capture", "--iface", "lo", "--port", "70000"},
+		{"show", "--color", "sometimes"},
+	} {
+		full := append([]string{"catcher"}, args...)
+		switch args[0] {
+		case "read":
+			full = append(full, "/nonexistent.pcap")
+		case "listen":
+			full = append(full, "--listen", "127.0.0.1:0")
+		case "show":
+			full = append(full, "--dir", t.TempDir(), "host")
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		var stdout, stderr lockedbuf.Buffer
+		code := run(ctx, full, &stdout, &stderr)
+		cancel()
+		if code != exitUsage || !strings.Contains(stderr.String(), args[len(args)-2]) {
+			t.Errorf("%v: exit %d, %q; want %d naming %s", args, code, stderr.String(), exitUsage, args[len(args)-2])
+		}
+	}
+	var stdout, stderr lockedbuf.Buffer
+	if code := run(context.Background(), []string{"catcher", "read", "--mem-buffers", "0", "/nonexistent.pcap"}, &stdout, &stderr); code != exitFailure {
+		t.Errorf("--mem-buffers 0: exit %d: %s", code, stderr.String())
+	}
+}
+
+// TestUnknownCommand: an unknown or missing command is a usage error.
+func TestUnknownCommand(t *testing.T) {
+	for _, args := range [][]string{{"catcher", "bogus"}, {"catcher"}, {"catcher", "ls", "extra-arg"}} {
+		var stdout, stderr lockedbuf.Buffer
+		if code := run(context.Background(), args, &stdout, &stderr); code != exitUsage {
+			t.Errorf("%q: exit %d: %s", args, code, stderr.String())
+		}
+	}
+	var stdout, stderr lockedbuf.Buffer
+	run(context.Background(), []string{"catcher", "bogus"}, &stdout, &stderr)
+	if !strings.Contains(stderr.String(), `"bogus"`) {
+		t.Errorf("error does not name the command: %q", stderr.String())
+	}
+	stdout, stderr = lockedbuf.Buffer{}, lockedbuf.Buffer{}
+	if code := run(context.Background(), []string{"catcher", "--help"}, &stdout, &stderr); code != exitOK || !strings.Contains(stdout.String(), "listen") {
+		t.Errorf("--help: exit %d: %q", code, stdout.String())
+	}
+}
+
+// TestHelpText: every value flag has one upper-case placeholder and at
+// most one default, the computed defaults said in words.
+func TestHelpText(t *testing.T) {
+	placeholder := regexp.MustCompile(`^\s+(--[a-z-]+)(?:, -[a-z])?(?: ([^ ]+))?\s{2,}`)
+	for _, c := range []string{"listen", "capture", "read", "ls", "show"} {
+		var stdout, stderr lockedbuf.Buffer
+		if code := run(context.Background(), []string{"catcher", c, "--help"}, &stdout, &stderr); code != exitOK {
+			t.Fatalf("%s --help: exit %d", c, code)
+		}
+		for line := range strings.Lines(stdout.String()) {
+			m := placeholder.FindStringSubmatch(line)
+			if m == nil {
+				continue
+			}
+			if n := strings.Count(line, "(default:"); n > 1 {
+				t.Errorf("%s: two defaults: %s", c, line)
+			}
+			if m[2] != "" && strings.ToUpper(m[2]) != m[2] {
+				t.Errorf("%s: placeholder %q of %s is not upper case", c, m[2], m[1])
+			}
+			want := map[string]string{"--retain": "max(6×idle, 1m)", "--open-files": "--max-dumps", "--workers": "GOMAXPROCS"}[m[1]]
+			if want != "" && !strings.Contains(line, "(default: "+want) {
+				t.Errorf("%s: %s does not give its default as %q: %s", c, m[1], want, line)
+			}
+		}
+	}
+}
+
+// TestRcvbufLog: the startup log gives the receive buffer granted, and
+// says what the kernel reports (twice that).
+func TestRcvbufLog(t *testing.T) {
+	bound := make(chan net.Addr, 1)
+	onListen = func(a net.Addr) { bound <- a }
+	defer func() { onListen = nil }()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr lockedbuf.Buffer
+	done := make(chan int)
+	go func() {
+		done <- run(ctx, []string{"catcher", "listen", "--listen", "127.0.0.1:0", "--dir", t.TempDir(), "--rcvbuf", "1048576"}, &stdout, &stderr)
+	}()
+	select {
+	case <-bound:
+	case code := <-done:
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	cancel()
+	<-done
+	m := regexp.MustCompile(`msg=listening .*rcvbuf=(\d+) rcvbuf_kernel=(\d+)`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no rcvbuf and rcvbuf_kernel in %q", stderr.String())
+	}
+	got, _ := strconv.Atoi(m[1])
+	kernel, _ := strconv.Atoi(m[2])
+	if kernel != 2*got || got > 1048576 || (os.Geteuid() == 0 && got != 1048576) {
+		t.Fatalf("rcvbuf=%d rcvbuf_kernel=%d for --rcvbuf 1048576", got, kernel)
+	}
+}
+
+// storeOf reads dumps of the given hosts (one dump each, seq i+1, and a
+// second dump of the last host) from a pcap into a new store, and
+// returns the store.
+func storeOf(t *testing.T, hosts []string, label string) (string, map[string]*wire.Dump) {
+	dir := t.TempDir()
+	dumps := map[string]*wire.Dump{}
+	var fr [][]byte
+	for i, h := range hosts {
+		d := mkDump(h, uint32(i+1), 2000+i)
+		d.Label = []byte(label)
+		dumps[store.SanitizeName(h)+"/"+strconv.Itoa(i+1)] = d
+		fr = append(fr, frames(t, pkts(t, d), false)...)
+	}
+	last := hosts[len(hosts)-1]
+	d := mkDump(last, 99, 1500)
+	d.TimeNS += uint64(time.Hour) // newer
+	d.Label = []byte(label)
+	dumps[store.SanitizeName(last)+"/99"] = d
+	fr = append(fr, frames(t, pkts(t, d), false)...)
+	path := filepath.Join(dir, "x.pcap")
+	writePcap(t, path, fr, time.Now())
+	var stdout, stderr lockedbuf.Buffer
+	if code := run(context.Background(), []string{"catcher", "read", "--dir", filepath.Join(dir, "s"), path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("read: exit %d: %s", code, stderr.String())
+	}
+	return filepath.Join(dir, "s"), dumps
+}
+
+// TestShowSelectsWhatLsListed: `show ID`, with the id `ls` prints, shows
+// exactly that dump, for hostile host names too; a host directory alone
+// shows its newest dump; a raw host name that is not a directory name,
+// or an ambiguous prefix, is refused with a hint.
+func TestShowSelectsWhatLsListed(t *testing.T) {
+	hosts := []string{"/", "%", "%25", "a b", "\xff", "web"}
+	dir, dumps := storeOf(t, hosts, `a b "c"`)
+	var ls, stderr lockedbuf.Buffer
+	if code := run(context.Background(), []string{"catcher", "ls", "--dir", dir}, &ls, &stderr); code != 0 {
+		t.Fatal(stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(ls.String()), "\n")
+	if len(lines) != len(hosts)+1 {
+		t.Fatalf("ls:\n%s", ls.String())
+	}
+	for _, line := range lines {
+		if !strings.Contains(line, `label="a b \"c\""`) {
+			t.Errorf("label not quoted: %s", line)
+		}
+		id := strings.Fields(line)[4]
+		hostDir, name, _ := strings.Cut(id, "/")
+		seq := name[strings.LastIndex(name, "-")+1:]
+		d := dumps[hostDir+"/"+seq]
+		if d == nil {
+			t.Fatalf("ls lists %s, which was not stored", id)
+		}
+		var show lockedbuf.Buffer
+		if code := run(context.Background(), []string{"catcher", "show", "--dir", dir, id}, &show, &stderr); code != 0 {
+			t.Fatalf("show %s: exit %d: %s", id, code, stderr.String())
+		}
+		if want := fmt.Sprintf("# host %s ", strings.Trim(strconv.Quote(string(d.Host)), `"`)); !strings.HasPrefix(show.String(), want) || !strings.HasSuffix(show.String(), string(d.Log)) {
+			t.Errorf("show %s: got %q..., want host %q", id, strings.SplitN(show.String(), "\n", 2)[0], d.Host)
+		}
+	}
+	for arg, want := range map[string]string{"%25": "%", "%2525": "%25", "%2F": "/", "web": "web"} {
+		var show lockedbuf.Buffer
+		if code := run(context.Background(), []string{"catcher", "show", "--dir", dir, arg}, &show, &stderr); code != 0 {
+			t.Fatalf("show %s: exit %d: %s", arg, code, stderr.String())
+		}
+		if !strings.HasPrefix(show.String(), fmt.Sprintf("# host %s ", want)) {
+			t.Errorf("show %s: %q, want host %q", arg, strings.SplitN(show.String(), "\n", 2)[0], want)
+		}
+		if arg == "web" && !strings.Contains(show.String(), " dump 99\n") {
+			t.Errorf("show web is not the newest dump: %q", strings.SplitN(show.String(), "\n", 2)[0])
+		}
+	}
+	for _, tc := range []struct{ arg, hint string }{
+		{"a b", "a%20b"}, // a raw host name: not a directory name
+		{"web/20261122T0", "web/20261122T023000Z-deadbeef-6"}, // a prefix of two dumps
+		{"../web", ""},
+	} {
+		var show, errb lockedbuf.Buffer
+		code := run(context.Background(), []string{"catcher", "show", "--dir", dir, tc.arg}, &show, &errb)
+		if code == 0 || show.String() != "" || !strings.Contains(errb.String(), tc.hint) {
+			t.Errorf("show %q: exit %d, %q, stderr %q; want refused with %q", tc.arg, code, show.String(), errb.String(), tc.hint)
+		}
 	}
 }

@@ -26,7 +26,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/netoops/netoops/internal/catcher"
+	"github.com/netoops/netoops/internal/catcher/catalog"
+	"github.com/netoops/netoops/internal/catcher/source"
 	"github.com/netoops/netoops/pkg/wire"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
@@ -308,7 +309,7 @@ func send(ctx context.Context, c *config) error {
 func verify(c *config, hosts []hostInfo, log []byte, want int) (int, error) {
 	deadline := time.Now().Add(c.verifyWait)
 	for {
-		ds, err := catcher.List(c.verify)
+		ds, err := catalog.List(c.verify)
 		if err != nil {
 			return 0, err
 		}
@@ -355,7 +356,7 @@ func sink(ctx context.Context, c *config) error {
 	if err != nil {
 		return err
 	}
-	conn, err := catcher.ListenUDP(ctx, ap.String(), 64<<20)
+	conn, err := source.ListenUDP(ctx, ap.String(), 64<<20)
 	if err != nil {
 		return err
 	}
@@ -387,7 +388,7 @@ func sink(ctx context.Context, c *config) error {
 		st = &sinkStore{dir: c.sinkStore, buf: make([]byte, 0, 32<<10)}
 	}
 	fmt.Fprintln(os.Stderr, "loadgen: sink listening on", conn.LocalAddr())
-	err = catcher.ReadBatches(conn, func(ps [][]byte, _ []netip.AddrPort) {
+	err = source.ReadBatches(conn, func(ps [][]byte, _ []netip.AddrPort) {
 		now := time.Now().UnixNano()
 		if first.Load() == 0 {
 			first.Store(now)

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netoops/netoops/internal/catcher"
+	"github.com/netoops/netoops/internal/catcher/reassembly"
+	"github.com/netoops/netoops/internal/catcher/source"
 )
 
 func TestLoopbackOnly(t *testing.T) {
@@ -40,17 +41,17 @@ func TestLogText(t *testing.T) {
 // engine and checks loadgen's report and --verify on a lossless run.
 func TestSendAndVerify(t *testing.T) {
 	dir := t.TempDir()
-	e, err := catcher.NewEngine(catcher.Config{Dir: dir, Idle: time.Minute, MaxPerSource: 1000})
+	e, err := reassembly.NewEngine(reassembly.Config{Dir: dir, Idle: time.Minute, MaxPerSource: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.Start()
-	conn, err := catcher.ListenUDP(context.Background(), "127.0.0.1:0", 8<<20)
+	conn, err := source.ListenUDP(context.Background(), "127.0.0.1:0", 8<<20)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error)
-	go func() { done <- catcher.ServeUDP(conn, e.NewFeeder()) }()
+	go func() { done <- source.ServeUDP(conn, e.NewFeeder()) }()
 	c := config{target: conn.LocalAddr().String(), hosts: 20, dumpBytes: 20000, copies: 2, senders: 2,
 		seed: 1, hostPrefix: "lg", rate: 20000, verify: dir, verifyWait: 10 * time.Second}
 	old := os.Stdout

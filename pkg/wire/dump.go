@@ -21,8 +21,13 @@ type Dump struct {
 
 // HeaderLen returns the header length of the dump's packets.
 func (d *Dump) HeaderLen() int {
-	return FixedHeaderLen + len(d.Host) + len(d.Release) + len(d.Label) + len(d.ReasonText)
+	return FixedHeaderLen + min(len(d.Host), MaxHostLen) + min(len(d.Release), MaxReleaseLen) +
+		min(len(d.Label), MaxLabelLen) + min(len(d.ReasonText), MaxReasonTextLen)
 }
+
+// cut returns the first n bytes of s, or s if it is shorter: a sender
+// cuts a string over its limit at a byte (docs/wire-format.md section 3.4).
+func cut(s []byte, n int) []byte { return s[:min(len(s), n)] }
 
 // Pieces returns how many packets one round of the dump takes with at most
 // payloadMax payload bytes per packet.
@@ -35,7 +40,8 @@ func (d *Dump) Pieces(payloadMax int) int {
 
 // Encode produces the dump's packets in the order docs/wire-format.md
 // section 6 gives: pieces cut from the start of the log, sent tail first,
-// the whole sequence repeated Copies times. fn receives each packet in a
+// the whole sequence repeated Copies times. Strings longer than their
+// limits are cut to them, as section 3.4 says a sender does. fn receives each packet in a
 // buffer that is reused for the next one; it must not keep it. Encode stops
 // at the first error fn returns.
 func (d *Dump) Encode(payloadMax int, fn func(pkt []byte) error) error {
@@ -50,8 +56,8 @@ func (d *Dump) Encode(payloadMax int, fn func(pkt []byte) error) error {
 	p := Packet{
 		Reason: d.Reason, Flags: d.Flags, BootID: d.BootID, DumpSeq: d.DumpSeq,
 		Count: uint32(count), TotalLen: uint32(len(d.Log)), TimeNS: d.TimeNS,
-		Copies: copies, Host: d.Host, Release: d.Release, Label: d.Label,
-		ReasonText: d.ReasonText,
+		Copies: copies, Host: cut(d.Host, MaxHostLen), Release: cut(d.Release, MaxReleaseLen),
+		Label: cut(d.Label, MaxLabelLen), ReasonText: cut(d.ReasonText, MaxReasonTextLen),
 	}
 	buf := make([]byte, 0, d.HeaderLen()+payloadMax)
 	for c := range copies {

@@ -72,9 +72,65 @@ func TestDumpEncodeErrors(t *testing.T) {
 	if err := d.Encode(1, func([]byte) error { calls++; return stop }); err != stop || calls != 1 {
 		t.Errorf("callback error: %v after %d calls", err, calls)
 	}
-	d.Host = bytes.Repeat([]byte("h"), 65)
-	if err := d.Encode(10, func([]byte) error { return nil }); !errors.Is(err, ErrInconsistent) {
-		t.Errorf("long host: %v", err)
+}
+
+// TestDumpEncodeCutsLongStrings: a sender puts in the first bytes of a
+// string over its limit, cutting at a byte (section 3.4), even inside a
+// UTF-8 character.
+func TestDumpEncodeCutsLongStrings(t *testing.T) {
+	text := bytes.Repeat([]byte("é"), 100) // 200 bytes; byte 128 is inside a character
+	d := Dump{Host: bytes.Repeat([]byte("h"), 70), Release: bytes.Repeat([]byte("r"), 65),
+		Label: bytes.Repeat([]byte("l"), 64), ReasonText: text, Log: []byte("log\n")}
+	n := 0
+	err := d.Encode(100, func(b []byte) error {
+		var p Packet
+		if err := p.DecodeFromBytes(b); err != nil {
+			return err
+		}
+		n++
+		if !bytes.Equal(p.Host, d.Host[:64]) || !bytes.Equal(p.Release, d.Release[:64]) ||
+			!bytes.Equal(p.Label, d.Label) || !bytes.Equal(p.ReasonText, text[:128]) ||
+			int(p.HeaderLen) != FixedHeaderLen+64+64+64+128 {
+			t.Errorf("strings %q %q %q %q, header_len %d", p.Host, p.Release, p.Label, p.ReasonText, p.HeaderLen)
+		}
+		return nil
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("err %v, %d packets", err, n)
+	}
+	if d.HeaderLen() != FixedHeaderLen+64+64+64+128 {
+		t.Errorf("HeaderLen %d", d.HeaderLen())
+	}
+}
+
+// TestNonceIndependentOfCut: the AUTH nonce is the dump's (section 8): the
+// same for every packet of a dump whatever its cut, target or round, and
+// another for another dump.
+func TestNonceIndependentOfCut(t *testing.T) {
+	d := Dump{BootID: [16]byte{1, 2, 3}, DumpSeq: 9, Copies: 2, Log: bytes.Repeat([]byte("x"), 1000)}
+	var nonces [][NonceLen]byte
+	for _, pl := range []int{100, 333} { // two targets' cuts
+		err := d.Encode(pl, func(b []byte) error {
+			var p Packet
+			if err := p.DecodeFromBytes(b); err != nil {
+				return err
+			}
+			nonces = append(nonces, p.Nonce())
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := [NonceLen]byte{1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0}
+	for i, n := range nonces {
+		if n != want {
+			t.Fatalf("packet %d: nonce %x, want %x", i, n, want)
+		}
+	}
+	p := Packet{BootID: d.BootID, DumpSeq: 10}
+	if p.Nonce() == want {
+		t.Fatal("another dump has the same nonce")
 	}
 }
 

@@ -141,6 +141,7 @@ func comparePackets(a, b *Packet) string {
 	f("Release", string(a.Release), string(b.Release))
 	f("Label", string(a.Label), string(b.Label))
 	f("ReasonText", string(a.ReasonText), string(b.ReasonText))
+	f("Ext", string(a.Ext), string(b.Ext))
 	f("Payload", string(a.Payload), string(b.Payload))
 	f("Tag", a.Tag, b.Tag)
 	return strings.Join(d, "; ")

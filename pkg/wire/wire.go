@@ -22,6 +22,8 @@ const (
 	// NonceLen is the size of the nonce built by Packet.Nonce.
 	NonceLen = 24
 
+	// TagLen, NonceLen: AUTH mode, docs/wire-format.md section 8.
+
 	// MaxHostLen, MaxReleaseLen, MaxLabelLen and MaxReasonTextLen bound the
 	// header's strings.
 	MaxHostLen       = 64
@@ -133,8 +135,12 @@ type Packet struct {
 	Release    []byte
 	Label      []byte
 	ReasonText []byte
-	Payload    []byte
-	Tag        []byte // TagLen bytes when FlagAuth is set, else nil
+	// Ext is the extension area, the bytes between the strings and the
+	// payload (section 3.5; empty from version 1 senders). Extensions
+	// parses it. Encode writes it.
+	Ext     []byte
+	Payload []byte
+	Tag     []byte // TagLen bytes when FlagAuth is set, else nil
 }
 
 // Time returns the dump's wall-clock time, or the zero Time if unknown.
@@ -153,14 +159,42 @@ func (p *Packet) StringsLen() int {
 	return len(p.Host) + len(p.Release) + len(p.Label) + len(p.ReasonText)
 }
 
-// Nonce returns the 24-byte nonce reserved for the AUTH mode:
-// boot id, dump sequence and index.
+// Nonce returns the XChaCha20 nonce of the packet's dump in AUTH mode
+// (section 8): boot id, dump sequence and four zero bytes. It is the same
+// for every packet of a dump, whatever its cut, target or round: the dump's
+// log is encrypted once, as one keystream, and a packet carries the
+// ciphertext at its offset.
 func (p *Packet) Nonce() [NonceLen]byte {
 	var n [NonceLen]byte
 	copy(n[:16], p.BootID[:])
 	binary.BigEndian.PutUint32(n[16:], p.DumpSeq)
-	binary.BigEndian.PutUint32(n[20:], p.Index)
 	return n
+}
+
+// Extensions calls fn with the type and value of each extension in area,
+// an extension area, in order, as docs/wire-format.md section 3.5 parses
+// it: padding (type 0) is skipped, and parsing stops at an extension with
+// no room for its length byte or whose value runs past the area, or when
+// fn returns false. value aliases area.
+func Extensions(area []byte, fn func(typ uint8, value []byte) bool) {
+	for pos := 0; pos < len(area); {
+		typ := area[pos]
+		if typ == 0 {
+			pos++
+			continue
+		}
+		if pos+1 >= len(area) {
+			return
+		}
+		end := pos + 2 + int(area[pos+1])
+		if end > len(area) {
+			return
+		}
+		if !fn(typ, area[pos+2:end:end]) {
+			return
+		}
+		pos = end
+	}
 }
 
 // DecodeFromBytes decodes and validates one packet, the whole UDP payload
@@ -228,6 +262,8 @@ func (p *Packet) DecodeFromBytes(b []byte) error {
 	p.Label = b[s : s+nl : s+nl]
 	s += nl
 	p.ReasonText = b[s : s+nt : s+nt]
+	s += nt
+	p.Ext = b[s:hl:hl]
 	p.Payload = b[hl : hl+pl : hl+pl]
 	if flags&FlagAuth != 0 {
 		p.Tag = b[hl+pl : want : want]
@@ -239,7 +275,7 @@ func (p *Packet) DecodeFromBytes(b []byte) error {
 
 // EncodedLen returns the length of the packet Encode would write.
 func (p *Packet) EncodedLen() int {
-	n := FixedHeaderLen + p.StringsLen() + len(p.Payload)
+	n := FixedHeaderLen + p.StringsLen() + len(p.Ext) + len(p.Payload)
 	if p.Flags&FlagAuth != 0 {
 		n += TagLen
 	}
@@ -252,7 +288,7 @@ func (p *Packet) Validate() error {
 	case len(p.Host) > MaxHostLen, len(p.Release) > MaxReleaseLen,
 		len(p.Label) > MaxLabelLen, len(p.ReasonText) > MaxReasonTextLen:
 		return ErrInconsistent
-	case len(p.Payload) > 0xffff || FixedHeaderLen+p.StringsLen() > 0xffff:
+	case len(p.Payload) > 0xffff || FixedHeaderLen+p.StringsLen()+len(p.Ext) > 0xffff:
 		return ErrInconsistent
 	case p.Flags&FlagAuth != 0 && len(p.Tag) != TagLen:
 		return ErrInconsistent
@@ -268,13 +304,13 @@ func (p *Packet) Validate() error {
 
 // AppendEncode validates p, appends its encoding to b and returns the
 // extended slice. It sets p.Version and p.HeaderLen. The extension area is
-// always empty.
+// p.Ext, as it is.
 func (p *Packet) AppendEncode(b []byte) ([]byte, error) {
 	if err := p.Validate(); err != nil {
 		return b, err
 	}
 	p.Version = Version
-	p.HeaderLen = uint16(FixedHeaderLen + p.StringsLen())
+	p.HeaderLen = uint16(FixedHeaderLen + p.StringsLen() + len(p.Ext))
 	be := binary.BigEndian
 	var h [FixedHeaderLen]byte
 	copy(h[offMagic:], Magic[:])
@@ -301,6 +337,7 @@ func (p *Packet) AppendEncode(b []byte) ([]byte, error) {
 	b = append(b, p.Release...)
 	b = append(b, p.Label...)
 	b = append(b, p.ReasonText...)
+	b = append(b, p.Ext...)
 	b = append(b, p.Payload...)
 	if p.Flags&FlagAuth != 0 {
 		b = append(b, p.Tag...)

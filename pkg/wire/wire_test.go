@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -184,8 +185,8 @@ func TestDecodeAccepts(t *testing.T) {
 			be.PutUint16(out[6:], 108)
 			return out
 		}, func(t *testing.T, p *Packet) {
-			if p.HeaderLen != 108 || !bytes.Equal(p.Payload, bytes.Repeat([]byte("x"), 300)) {
-				t.Errorf("header_len %d payload %q", p.HeaderLen, p.Payload)
+			if p.HeaderLen != 108 || !bytes.Equal(p.Payload, bytes.Repeat([]byte("x"), 300)) || string(p.Ext) != "EXTENDED" {
+				t.Errorf("header_len %d payload %q extensions %q", p.HeaderLen, p.Payload, p.Ext)
 			}
 		}},
 		{"auth with tag", func(b []byte) []byte {
@@ -359,7 +360,7 @@ func TestTimeAndNonce(t *testing.T) {
 		t.Error("TimeNS 0 is not the zero Time")
 	}
 	n := p.Nonce()
-	want := []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 1, 2, 3, 4, 0, 0, 0, 5}
+	want := []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 1, 2, 3, 4, 0, 0, 0, 0}
 	if !bytes.Equal(n[:], want) {
 		t.Errorf("Nonce() = %x", n)
 	}
@@ -412,5 +413,43 @@ func TestDecodeErrorNames(t *testing.T) {
 	}
 	if len(seen) != 7 {
 		t.Errorf("%d errors", len(seen))
+	}
+}
+
+// TestExtensions parses extension areas as section 3.5 does, edge cases
+// included.
+func TestExtensions(t *testing.T) {
+	type ext struct {
+		typ   uint8
+		value string
+	}
+	for _, tc := range []struct {
+		name string
+		area []byte
+		want []ext
+	}{
+		{"empty", nil, nil},
+		{"padding only", []byte{0, 0, 0}, nil},
+		{"one", []byte{7, 2, 'a', 'b'}, []ext{{7, "ab"}}},
+		{"empty value", []byte{7, 0}, []ext{{7, ""}}},
+		{"padding around", []byte{0, 7, 1, 'a', 0, 9, 0, 0}, []ext{{7, "a"}, {9, ""}}},
+		{"type at the last byte", []byte{7, 1, 'a', 5}, []ext{{7, "a"}}},
+		{"only a type byte", []byte{5}, nil},
+		{"runs past the area", []byte{7, 1, 'a', 8, 5, 'x', 'y'}, []ext{{7, "a"}}},
+		{"length to the last byte", []byte{8, 3, 'x', 'y', 'z'}, []ext{{8, "xyz"}}},
+	} {
+		var got []ext
+		Extensions(tc.area, func(typ uint8, value []byte) bool {
+			got = append(got, ext{typ, string(value)})
+			return true
+		})
+		if fmt.Sprint(got) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	n := 0
+	Extensions([]byte{1, 0, 2, 0, 3, 0}, func(uint8, []byte) bool { n++; return n < 2 })
+	if n != 2 {
+		t.Errorf("did not stop when told: %d calls", n)
 	}
 }

@@ -1,6 +1,0 @@
-//go:build !linux
-
-package catcher
-
-// openFileLimit is a conservative open-file limit where it is not asked.
-func openFileLimit() int { return 1024 }

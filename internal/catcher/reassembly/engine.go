@@ -1,0 +1,432 @@
+// Package reassembly puts netoops dumps back together from their packets
+// (docs/wire-format.md section 6) and hands each finished dump, complete
+// or partial, to package store; docs/catcher.md describes it for admins.
+//
+// The receive path: a source (package source) hands UDP payloads to a
+// Feeder, which validates them with wire.Packet and copies them into
+// per-shard batches; each shard, one goroutine, owns the dumps whose key
+// hashes to it, writes every new piece at its offset into the dump's
+// memory buffer or temporary file and keeps only the set of byte ranges
+// held. Nothing on that path takes a global lock or allocates per packet.
+// Store workers write finished dumps while the shards go on receiving.
+package reassembly
+
+import (
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"net/netip"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/netoops/netoops/internal/catcher/metrics"
+	"github.com/netoops/netoops/internal/catcher/store"
+	"github.com/netoops/netoops/pkg/wire"
+)
+
+// Config configures an Engine. Zero values take the defaults; negative
+// ones are an error, except MemBytes (negative: no memory buffers).
+type Config struct {
+	Dir          string        // where dumps are stored; default "crashes"
+	Idle         time.Duration // a dump idle this long is stored partial; default 10s
+	Retain       time.Duration // a stored dump's state is kept this long to absorb late copies; default max(6*Idle, 1m)
+	MaxDumps     int           // dumps in the in-flight table; default 65536
+	MaxDumpBytes uint32        // largest total_len accepted; default 16 MiB
+	MaxPerSource int           // dumps in the table per source address; default 64
+	WriteBuffers int           // 32 KiB write-coalescing buffers, over all shards; default 1024
+	OpenFiles    int           // temporary files of dumps in flight kept open, over all shards; default MaxDumps, at most the open-file limit less 256
+	MemBytes     int64         // memory buffers for whole dumps up to 1 MiB (instead of temporary files), over all shards; default 64 MiB, negative: none
+	Shards       int           // worker goroutines; default GOMAXPROCS (at most 16)
+	StoreWorkers int           // goroutines writing finished dumps; fsyncs in parallel share journal commits; default 16
+	FS           store.FS      // default store.OSFS
+	Now          func() time.Time
+	Logger       *slog.Logger
+	// OnStored is called (from a store worker) after each dump is stored,
+	// with its sidecar and the paths of its log and sidecar.
+	OnStored func(m *store.Meta, logPath, metaPath string)
+	// Analyze, if set, fills a dump's crash fields from its log before
+	// its sidecar is written (store.Store.Analyze).
+	Analyze func(m *store.Meta, log []byte)
+}
+
+// check refuses negative values: a caller asking for less than nothing
+// would otherwise get the default silently.
+func (c *Config) check() error {
+	for _, f := range []struct {
+		name string
+		neg  bool
+	}{
+		{"Idle", c.Idle < 0}, {"Retain", c.Retain < 0}, {"MaxDumps", c.MaxDumps < 0},
+		{"MaxPerSource", c.MaxPerSource < 0}, {"WriteBuffers", c.WriteBuffers < 0},
+		{"OpenFiles", c.OpenFiles < 0}, {"Shards", c.Shards < 0}, {"StoreWorkers", c.StoreWorkers < 0},
+	} {
+		if f.neg {
+			return fmt.Errorf("catcher: Config.%s is negative", f.name)
+		}
+	}
+	return nil
+}
+
+func (c *Config) defaults() {
+	if c.Dir == "" {
+		c.Dir = "crashes"
+	}
+	if c.Idle == 0 {
+		c.Idle = 10 * time.Second
+	}
+	if c.Retain == 0 {
+		c.Retain = max(6*c.Idle, time.Minute)
+	}
+	if c.MaxDumps == 0 {
+		c.MaxDumps = 65536
+	}
+	if c.MaxDumpBytes == 0 {
+		c.MaxDumpBytes = 16 << 20
+	}
+	if c.MaxPerSource == 0 {
+		c.MaxPerSource = 64
+	}
+	if c.WriteBuffers == 0 {
+		c.WriteBuffers = 1024
+	}
+	if c.OpenFiles == 0 {
+		c.OpenFiles = c.MaxDumps
+	}
+	c.OpenFiles = max(min(c.OpenFiles, openFileLimit()-256), 2)
+	if c.MemBytes == 0 {
+		c.MemBytes = 64 << 20
+	}
+	if c.Shards == 0 {
+		c.Shards = min(runtime.GOMAXPROCS(0), 16)
+	}
+	if c.StoreWorkers == 0 {
+		c.StoreWorkers = 16
+	}
+	if c.FS == nil {
+		c.FS = store.OSFS{}
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Engine reassembles and stores dumps.
+type Engine struct {
+	cfg     Config
+	store   *store.Store
+	log     *slog.Logger
+	metrics *metrics.Metrics
+	seed    maphash.Seed
+	sources sourceLimit
+	shards  []*shard
+	workers []*worker
+	wg      sync.WaitGroup
+	jobs    chan *storeJob
+	storeWG sync.WaitGroup
+	started bool
+
+	mu        sync.Mutex // guards the published shard gauges
+	inFlight  []int64
+	bookBytes []int64
+}
+
+// NewEngine prepares the store directory (emptying its in-flight area) and
+// returns an engine. Call Start before feeding it, Close at the end.
+func NewEngine(cfg Config) (*Engine, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
+	cfg.defaults()
+	e := &Engine{cfg: cfg, log: cfg.Logger, seed: maphash.MakeSeed()}
+	e.store = &store.Store{Dir: cfg.Dir, FS: cfg.FS, Analyze: cfg.Analyze}
+	if err := e.store.Init(); err != nil {
+		return nil, err
+	}
+	e.sources = sourceLimit{max: cfg.MaxPerSource, n: map[netip.Addr]int{}}
+	e.metrics = metrics.New(e.gaugeInFlight, e.gaugeBook)
+	n := cfg.Shards
+	e.inFlight, e.bookBytes = make([]int64, n), make([]int64, n)
+	for i := 0; i < n; i++ {
+		s := newShard(e, (cfg.MaxDumps+n-1)/n, cfg.WriteBuffers/n, cfg.OpenFiles/n, cfg.MemBytes/int64(n))
+		s.idx = i
+		e.shards = append(e.shards, s)
+	}
+	return e, nil
+}
+
+// Metrics returns the engine's metrics.
+func (e *Engine) Metrics() *metrics.Metrics { return e.metrics }
+
+// Config returns the engine's configuration with defaults filled in.
+func (e *Engine) Config() Config { return e.cfg }
+
+func (e *Engine) publish(s *shard) {
+	e.mu.Lock()
+	e.inFlight[s.idx] = s.inFlight
+	e.bookBytes[s.idx] = s.bookkeeping
+	e.mu.Unlock()
+}
+
+func (e *Engine) gaugeInFlight() float64 { return e.sumPublished(e.inFlight) }
+
+func (e *Engine) gaugeBook() float64 { return e.sumPublished(e.bookBytes) }
+
+// sumPublished adds up one of the per-shard figures publish records.
+func (e *Engine) sumPublished(perShard []int64) float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var t int64
+	for _, v := range perShard {
+		t += v
+	}
+	return float64(t)
+}
+
+func (e *Engine) emit(m *store.Meta, logPath, metaPath string) {
+	if e.cfg.OnStored != nil {
+		e.cfg.OnStored(m, logPath, metaPath)
+	}
+}
+
+// sourceLimit counts table entries per source address. It is touched when
+// a dump is created or forgotten, not per packet.
+type sourceLimit struct {
+	mu  sync.Mutex
+	max int
+	n   map[netip.Addr]int
+}
+
+func (l *sourceLimit) acquire(a netip.Addr) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.n[a] >= l.max {
+		return false
+	}
+	l.n[a]++
+	return true
+}
+
+func (l *sourceLimit) release(a netip.Addr) {
+	l.mu.Lock()
+	if l.n[a] <= 1 {
+		delete(l.n, a)
+	} else {
+		l.n[a]--
+	}
+	l.mu.Unlock()
+}
+
+// shardOf returns the shard index of a decoded packet.
+func (e *Engine) shardOf(p *wire.Packet) int {
+	if len(e.shards) == 1 {
+		return 0
+	}
+	var h maphash.Hash
+	h.SetSeed(e.seed)
+	h.Write(p.BootID[:])
+	h.Write(p.Host)
+	h.WriteByte(byte(p.DumpSeq))
+	h.WriteByte(byte(p.DumpSeq >> 8))
+	h.WriteByte(byte(p.DumpSeq >> 16))
+	h.WriteByte(byte(p.DumpSeq >> 24))
+	return int(h.Sum64() % uint64(len(e.shards)))
+}
+
+// batch is a slab of packets for one shard.
+type batch struct {
+	buf   []byte
+	items []item
+}
+
+type item struct {
+	off, n int
+	src    netip.AddrPort
+	at     int64 // capture time, Unix ns; 0: received now
+}
+
+const (
+	batchBytes   = 256 << 10
+	batchItems   = 1024
+	batchesShard = 8
+)
+
+type worker struct {
+	in   chan *batch
+	free chan *batch
+	done chan struct{}
+}
+
+// Start starts one goroutine per shard.
+func (e *Engine) Start() {
+	if e.started {
+		return
+	}
+	e.started = true
+	// The store queue holds up to MaxDumps jobs (a pointer each): a storm
+	// of dumps completing at once waits there, on disk in their temporary files, while
+	// the shards keep receiving; only beyond it does a shard wait.
+	e.jobs = make(chan *storeJob, max(e.cfg.MaxDumps, 1024))
+	for i := 0; i < e.cfg.StoreWorkers; i++ {
+		e.storeWG.Add(1)
+		go func() {
+			defer e.storeWG.Done()
+			buf := make([]byte, 64<<10)
+			for j := range e.jobs {
+				r := e.runJob(j, buf)
+				j.s.results <- r
+			}
+		}()
+	}
+	for _, s := range e.shards {
+		s.results = make(chan storeResult, 4096)
+		w := &worker{in: make(chan *batch, batchesShard), free: make(chan *batch, batchesShard), done: make(chan struct{})}
+		for i := 0; i < batchesShard; i++ {
+			w.free <- &batch{buf: make([]byte, 0, batchBytes), items: make([]item, 0, batchItems)}
+		}
+		e.workers = append(e.workers, w)
+		e.wg.Add(1)
+		go e.run(s, w)
+	}
+}
+
+func (e *Engine) run(s *shard, w *worker) {
+	defer e.wg.Done()
+	tick := min(e.cfg.Idle/4, time.Second)
+	tick = max(tick, 10*time.Millisecond)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	var p wire.Packet
+	single := len(e.shards) == 1 // the Feeder has not validated the packets
+	for {
+		select {
+		case b, ok := <-w.in:
+			if !ok {
+				s.flushAll(e.cfg.Now())
+				return
+			}
+			now := e.cfg.Now()
+			for _, it := range b.items {
+				pkt := b.buf[it.off : it.off+it.n]
+				at := now
+				if it.at != 0 {
+					at = time.Unix(0, it.at)
+				}
+				if single {
+					if e.validate(&p, pkt) {
+						s.handle(&p, it.src, at, now)
+					}
+				} else if p.DecodeFromBytes(pkt) == nil {
+					s.handle(&p, it.src, at, now)
+				}
+			}
+			b.buf, b.items = b.buf[:0], b.items[:0]
+			w.free <- b
+		case r := <-s.results:
+			s.applyResult(r, e.cfg.Now())
+		case <-t.C:
+			s.sweep(e.cfg.Now())
+		}
+	}
+}
+
+// Close stops the workers after the batches already fed, storing every
+// dump with unstored bytes as partial. Feeders must not be used after it.
+func (e *Engine) Close() {
+	if !e.started {
+		now := e.cfg.Now()
+		for _, s := range e.shards {
+			s.flushAll(now)
+		}
+		return
+	}
+	for _, w := range e.workers {
+		close(w.in)
+	}
+	e.wg.Wait()
+	close(e.jobs)
+	e.storeWG.Wait()
+}
+
+// validate decodes b into p and counts it as decoded or malformed.
+func (e *Engine) validate(p *wire.Packet, b []byte) bool {
+	if err := p.DecodeFromBytes(b); err != nil {
+		if de, ok := err.(wire.DecodeError); ok {
+			e.metrics.Malformed(de).Inc()
+		}
+		return false
+	}
+	e.metrics.Decoded.Inc()
+	return true
+}
+
+// Feeder hands packets to the shards. Each source goroutine has its own.
+type Feeder struct {
+	e   *Engine
+	cur []*batch
+	p   wire.Packet
+}
+
+// NewFeeder returns a feeder; the engine must be started.
+func (e *Engine) NewFeeder() *Feeder {
+	return &Feeder{e: e, cur: make([]*batch, len(e.shards))}
+}
+
+// Add queues one UDP payload from src, received now, for its shard,
+// validating it first when there are several shards (to find the shard;
+// with one, the shard validates it). b is copied; the caller may reuse
+// it. It counts the packet as received.
+func (f *Feeder) Add(b []byte, src netip.AddrPort) { f.add(b, src, 0) }
+
+// AddAt is Add for a packet captured at time at (from a capture file):
+// at is its receive time, in the sidecar and, when the sender did not know
+// the time, in the dump's name. The zero time means now.
+func (f *Feeder) AddAt(b []byte, src netip.AddrPort, at time.Time) {
+	var ns int64
+	if !at.IsZero() {
+		ns = at.UnixNano()
+	}
+	f.add(b, src, ns)
+}
+
+func (f *Feeder) add(b []byte, src netip.AddrPort, at int64) {
+	m := f.e.metrics
+	m.Received.Inc()
+	i := 0
+	if len(f.e.shards) > 1 {
+		if !f.e.validate(&f.p, b) {
+			return
+		}
+		i = f.e.shardOf(&f.p)
+	} // else the one shard validates: it decodes every packet anyway
+	w := f.e.workers[i]
+	bt := f.cur[i]
+	if bt != nil && (len(bt.buf)+len(b) > cap(bt.buf) || len(bt.items) == cap(bt.items)) {
+		w.in <- bt
+		bt = nil
+	}
+	if bt == nil {
+		bt = <-w.free
+		f.cur[i] = bt
+	}
+	off := len(bt.buf)
+	if len(b) > cap(bt.buf) { // cannot happen with UDP sizes; be safe
+		return
+	}
+	bt.buf = append(bt.buf, b...)
+	bt.items = append(bt.items, item{off: off, n: len(b), src: src, at: at})
+}
+
+// Flush sends the partly filled batches to their shards. Sources call it
+// after each receive batch.
+func (f *Feeder) Flush() {
+	for i, bt := range f.cur {
+		if bt != nil && len(bt.items) > 0 {
+			f.e.workers[i].in <- bt
+			f.cur[i] = nil
+		}
+	}
+}

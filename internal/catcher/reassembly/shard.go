@@ -1,0 +1,578 @@
+package reassembly
+
+import (
+	"encoding/hex"
+	"errors"
+	"github.com/netoops/netoops/internal/catcher/ranges"
+	"net/netip"
+	"time"
+	"unsafe"
+
+	"github.com/netoops/netoops/internal/catcher/metrics"
+	"github.com/netoops/netoops/internal/catcher/store"
+	"github.com/netoops/netoops/pkg/wire"
+)
+
+// dumpKey identifies a dump's log: host name, boot id, sequence and
+// total_len (docs/wire-format.md section 6.1). The host name is in the
+// key itself (at most wire.MaxHostLen bytes), so two hosts never share
+// one.
+type dumpKey struct {
+	boot    [16]byte
+	seq     uint32
+	total   uint32
+	hostLen uint8
+	host    [wire.MaxHostLen]byte
+}
+
+// dump is the state of one dump being received (or recently stored).
+type dump struct {
+	key                        dumpKey
+	host, release, label, text string
+	reason                     wire.Reason
+	flags                      wire.Flags
+	timeNS                     uint64
+	count                      uint32
+	copies                     uint8
+	total                      uint32
+	src                        netip.AddrPort
+	first, last                time.Time // receive (or capture) time of the first and last packet
+	seen                       time.Time // engine time of the last packet: idle, retain
+	packets, dups, conflicts   uint64
+	have                       uint64 // bytes in ranges
+	ranges                     ranges.Set
+	fe                         *writeBuf
+	tmp                        string     // temporary file in .inflight, "" until the first write (or once it became the log)
+	f                          store.File // tmp, when open (in the shard's fileCache)
+	fprev, fnext               *dump      // fileCache LRU
+	mem                        []byte     // or the dump's bytes in memory (len total)
+	logMoved                   bool       // tmp was renamed into place as the complete log; the sidecar may still be due
+	slot                       bool       // holds one of its source address's --max-per-source slots
+	dirty                      bool       // holds bytes not yet stored
+	stored                     bool       // stored at least once (partial)
+	complete                   bool       // stored complete: only absorbs late copies
+	storing                    bool       // a store worker is writing it out
+	removed                    bool       // forgotten while storing: free the region when done
+	retryAt                    time.Time
+	logPath, metaPath          string
+	named                      bool  // its last store failed: logPath's name is reserved to it (store.Release)
+	prev, next                 *dump // LRU, most recent first
+}
+
+// shard owns a subset of the dumps (by key hash). Its methods are called
+// from one goroutine only.
+type shard struct {
+	e      *Engine
+	table  map[dumpKey]*dump
+	lru    dump // sentinel: lru.next is the most recent
+	n, cap int
+	bufs   bufPool
+	mem    memPool
+	files  fileCache
+	tmpSeq uint64 // names temporary files
+	// draining holds the dumps forgotten (evicted) while a store worker
+	// still writes them out, by key: a packet of such a dump takes it back
+	// instead of starting a second dump that would be stored under the
+	// same names at the same time. An evicted dump whose store fails stays
+	// here (up to cap of them) and the sweeps retry it.
+	draining map[dumpKey]*dump
+	copyBuf  []byte
+	lastLog  time.Time
+	results  chan storeResult // from store workers; nil when not started
+	pending  int              // stores started and not yet applied
+
+	idx         int
+	inFlight    int64 // published to the engine in sweeps
+	bookkeeping int64
+}
+
+func newShard(e *Engine, capacity, bufs, openFiles int, memBudget int64) *shard {
+	s := &shard{e: e, table: make(map[dumpKey]*dump), draining: make(map[dumpKey]*dump), cap: max(capacity, 1)}
+	s.lru.next, s.lru.prev = &s.lru, &s.lru
+	s.bufs.init(max(bufs, 2))
+	s.files.init(max(openFiles, 2))
+	s.mem.budget = memBudget
+	return s
+}
+
+func (s *shard) unlink(d *dump) {
+	d.prev.next, d.next.prev = d.next, d.prev
+	d.prev, d.next = nil, nil
+}
+
+func (s *shard) pushFront(d *dump) {
+	d.next, d.prev = s.lru.next, &s.lru
+	s.lru.next.prev = d
+	s.lru.next = d
+}
+
+func (s *shard) touch(d *dump) {
+	if s.lru.next != d {
+		s.unlink(d)
+		s.pushFront(d)
+	}
+}
+
+// keyOf returns the dump key of p.
+func keyOf(p *wire.Packet) (k dumpKey) {
+	k.boot, k.seq, k.total = p.BootID, p.DumpSeq, p.TotalLen
+	k.hostLen = uint8(copy(k.host[:], p.Host))
+	return k
+}
+
+func (s *shard) logErr(now time.Time, msg string, args ...any) {
+	if now.Sub(s.lastLog) >= time.Second {
+		s.lastLog = now
+		s.e.log.Error(msg, args...)
+	}
+}
+
+// handle processes one valid packet, received (or captured) at time at;
+// now is the engine's clock.
+func (s *shard) handle(p *wire.Packet, src netip.AddrPort, at, now time.Time) {
+	m := s.e.metrics
+	if p.Flags&wire.FlagAuth != 0 {
+		m.Dropped(metrics.DropAuth).Inc()
+		return
+	}
+	if p.TotalLen > s.e.cfg.MaxDumpBytes {
+		m.Dropped(metrics.DropTooLarge).Inc()
+		return
+	}
+	k := keyOf(p)
+	d := s.table[k]
+	isNew := false
+	if d == nil {
+		if d = s.create(k, p, src, at, now); d == nil {
+			return
+		}
+		isNew = true
+	} else if p.Reason != d.reason || p.Flags != d.flags || p.TimeNS != d.timeNS || p.Copies != d.copies ||
+		d.release != string(p.Release) || d.label != string(p.Label) || d.text != string(p.ReasonText) {
+		// Fields every packet of a dump carries alike differ: the first
+		// packet's are kept, and this one's bytes still belong at its
+		// offset of the same log (same key, same total_len).
+		d.conflicts++
+	}
+	d.packets++
+	d.last, d.seen = at, now
+	s.touch(d)
+	off, end := p.Offset, uint32(p.End())
+	if !isNew && d.ranges.Contains(off, end) {
+		d.dups++
+		m.Duplicates.Inc()
+		return
+	}
+	if !d.dirty {
+		if !d.slot {
+			if !s.e.sources.acquire(d.src.Addr()) {
+				m.Dropped(metrics.DropPerSource).Inc()
+				return
+			}
+			d.slot = true
+		}
+		d.dirty = true
+		s.inFlight++
+	}
+	var werr error
+	d.ranges.Gaps(off, end, func(a, b uint32) {
+		if werr == nil {
+			werr = s.write(d, a, p.Payload[a-off:b-off], now)
+		}
+	})
+	if werr != nil {
+		m.Dropped(metrics.DropStoreError).Inc()
+	}
+	if d.have == uint64(d.total) {
+		// Complete: what is left is the store's work, bounded by its
+		// queue and the memory-buffer budget. The source may start
+		// another dump.
+		s.releaseSlot(d)
+		s.finalize(d, now)
+	}
+}
+
+// releaseSlot gives back d's --max-per-source slot, if it holds one.
+func (s *shard) releaseSlot(d *dump) {
+	if d.slot {
+		d.slot = false
+		s.e.sources.release(d.src.Addr())
+	}
+}
+
+// create adds a dump for the first packet p of key k, received at at,
+// making room if the table is full. It returns nil if the packet must be
+// dropped.
+func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, at, now time.Time) *dump {
+	m := s.e.metrics
+	if s.n >= s.cap && !s.evictOldest(now) {
+		m.Dropped(metrics.DropMaxDumps).Inc()
+		return nil
+	}
+	if d := s.draining[k]; d != nil {
+		if !s.e.sources.acquire(d.src.Addr()) {
+			m.Dropped(metrics.DropPerSource).Inc()
+			return nil
+		}
+		delete(s.draining, k)
+		d.removed, d.slot, d.seen = false, true, now
+		if !d.storing { // its store failed: still to be stored
+			d.dirty = true
+			s.inFlight++
+		}
+		s.table[k] = d
+		s.pushFront(d)
+		s.n++
+		return d
+	}
+	if !s.e.sources.acquire(src.Addr()) {
+		m.Dropped(metrics.DropPerSource).Inc()
+		return nil
+	}
+	d := &dump{slot: true,
+		key:  k,
+		host: string(p.Host), release: string(p.Release), label: string(p.Label), text: string(p.ReasonText),
+		reason: p.Reason, flags: p.Flags, timeNS: p.TimeNS, count: p.Count, copies: p.Copies,
+		total: p.TotalLen, src: src, first: at, last: at, seen: now, ranges: ranges.NewSet(p.TotalLen),
+	}
+	s.table[k] = d
+	s.pushFront(d)
+	s.n++
+	return d
+}
+
+// evictOldest frees a table slot: the least recently active dump is
+// stored (as partial if it has unstored bytes) and forgotten. It returns
+// false if that dump could not be stored.
+func (s *shard) evictOldest(now time.Time) bool {
+	d := s.lru.prev
+	// A dump being stored may have received bytes since its snapshot:
+	// evict an older-idle one that is not (looking a few steps only).
+	for i := 0; i < 8 && d != &s.lru && d.storing && d.dirty; i++ {
+		d = d.prev
+	}
+	if d == &s.lru || (d.storing && d.dirty) {
+		return false
+	}
+	if d.dirty && !s.finalize(d, now) {
+		return false
+	}
+	s.remove(d)
+	return true
+}
+
+// remove forgets d and deletes its temporary file.
+func (s *shard) remove(d *dump) {
+	if d.dirty {
+		d.dirty = false
+		s.inFlight--
+	}
+	if d.storing {
+		// The store worker still reads the region: freed in applyResult.
+		d.removed = true
+		s.draining[d.key] = d
+		if fe := d.fe; fe != nil {
+			fe.lo, fe.hi = 0, 0
+			s.bufs.release(d, s)
+		}
+	} else {
+		s.unname(d)
+		s.freeRegion(d)
+	}
+	s.unlink(d)
+	delete(s.table, d.key)
+	s.n--
+	s.releaseSlot(d)
+}
+
+// write puts p at offset off of d's temporary file (through the write
+// buffer) and records the range.
+func (s *shard) write(d *dump, off uint32, p []byte, now time.Time) error {
+	if err := s.region(d); err != nil {
+		s.e.metrics.StoreErrors.WithLabelValues("open").Inc()
+		s.logErr(now, "cannot create temporary file", "err", err)
+		return err
+	}
+	if d.mem != nil {
+		copy(d.mem[off:], p)
+		d.ranges.Add(off, off+uint32(len(p)))
+		d.have += uint64(len(p))
+		return nil
+	}
+	fe := s.bufs.get(d, s)
+	if err := s.openTemp(d); err != nil {
+		s.e.metrics.StoreErrors.WithLabelValues("open").Inc()
+		s.logErr(now, "cannot open temporary file", "err", err)
+		return err
+	}
+	if err := fe.put(off, p, s); err != nil {
+		s.logErr(now, "cannot write temporary file", "err", err)
+		return err
+	}
+	d.ranges.Add(off, off+uint32(len(p)))
+	d.have += uint64(len(p))
+	return nil
+}
+
+// meta builds d's sidecar.
+func (s *shard) meta(d *dump, now time.Time) *store.Meta {
+	m := &store.Meta{
+		Host: d.host, HostDir: store.SanitizeName(d.host), Label: d.label,
+		BootID: hex.EncodeToString(d.key.boot[:]), DumpSeq: d.key.seq, Release: d.release,
+		Reason: d.reason.String(), ReasonCode: uint8(d.reason), ReasonText: d.text,
+		FirstPacket: d.first.UTC(), LastPacket: d.last.UTC(), StoredAt: now.UTC(),
+		Source: d.src.String(), Packets: d.packets, Duplicates: d.dups, Conflicts: d.conflicts,
+		Pieces: d.count, Copies: d.copies, TotalLen: d.total, ReceivedLen: d.have,
+		Missing: d.ranges.Missing(d.total), Complete: d.have == uint64(d.total),
+		Flags: uint16(d.flags), Truncated: d.flags&wire.FlagTruncated != 0,
+		Prefixed: d.flags&wire.FlagPrefixed != 0,
+	}
+	if m.Missing == nil {
+		m.Missing = []ranges.Range{}
+	}
+	m.MissingBytes = uint64(d.total) - d.have
+	if d.timeNS != 0 {
+		t := time.Unix(0, int64(d.timeNS)).UTC()
+		m.DumpTime = &t
+	}
+	return m
+}
+
+// storeJob is a dump to write out, snapshotted by its shard: the store
+// workers read the bytes held then, all but job.m.Missing (from the
+// memory buffer or the temporary file), which the shard never rewrites
+// (only gaps are written), while the shard goes on receiving.
+type storeJob struct {
+	s                 *shard
+	d                 *dump
+	m                 *store.Meta
+	dumpTime          time.Time
+	src               store.LogSource
+	have              uint64
+	logPath, metaPath string
+}
+
+type storeResult struct {
+	job               *storeJob
+	logPath, metaPath string
+	moved             bool // the temporary file is now the log
+	named             bool // the store failed and logPath's name stays reserved to the dump
+	err               error
+}
+
+// finalize starts storing d as it is (complete or partial): inline when
+// the engine is not started (tests), else on a store worker. It returns
+// false if that cannot start (the write buffer cannot be flushed).
+func (s *shard) finalize(d *dump, now time.Time) bool {
+	if d.storing {
+		return true // applyResult looks again when that store ends
+	}
+	if d.fe != nil {
+		if err := d.fe.flush(s); err != nil {
+			s.logErr(now, "cannot write temporary file; will retry", "host", d.host, "err", err)
+			d.retryAt = now.Add(time.Second)
+			return false
+		}
+	}
+	src := store.LogSource{Tmp: d.tmp, Moved: d.logMoved}
+	if d.mem != nil {
+		src.Mem = d.mem[:d.total]
+	}
+	m := s.meta(d, now)
+	job := &storeJob{s: s, d: d, m: m, dumpTime: d.first, src: src, have: d.have,
+		logPath: d.logPath, metaPath: d.metaPath}
+	if m.DumpTime != nil {
+		job.dumpTime = *m.DumpTime
+	}
+	d.storing = true
+	s.pending++
+	if s.results == nil {
+		if s.copyBuf == nil {
+			s.copyBuf = make([]byte, 64<<10)
+		}
+		s.applyResult(s.e.runJob(job, s.copyBuf), now)
+	} else {
+		// Keep applying results while the queue is full: the store
+		// workers may be waiting to hand this shard its results.
+		for sent := false; !sent; {
+			select {
+			case s.e.jobs <- job:
+				sent = true
+			case r := <-s.results:
+				s.applyResult(r, now)
+			}
+		}
+	}
+	return true
+}
+
+// runJob writes a dump's files; it runs on a store worker.
+func (e *Engine) runJob(job *storeJob, buf []byte) storeResult {
+	m := job.m
+	mt := e.metrics
+	logPath, metaPath, n, moved, err := e.store.StoreDump(m, job.dumpTime, job.src, buf, job.logPath, job.metaPath)
+	switch {
+	case errors.Is(err, store.ErrSkip):
+		mt.DumpsSkip.Inc()
+		e.log.Info("dump not stored: a stored copy is at least as complete", "host", m.Host, "boot_id", m.BootID, "dump_seq", m.DumpSeq, "meta", metaPath)
+	case err != nil:
+		mt.StoreErrors.WithLabelValues("store").Inc()
+	default:
+		if m.Complete {
+			mt.DumpsFull.Inc()
+		} else {
+			mt.DumpsPart.Inc()
+		}
+		mt.BytesStored.Add(float64(n))
+		e.emit(m, logPath, metaPath)
+	}
+	named := err != nil && !errors.Is(err, store.ErrSkip) && logPath != ""
+	return storeResult{job: job, logPath: logPath, metaPath: metaPath, moved: moved, named: named, err: err}
+}
+
+// applyResult updates a dump's state after a store ended.
+func (s *shard) applyResult(r storeResult, now time.Time) {
+	job, d := r.job, r.job.d
+	d.storing = false
+	s.pending--
+	if r.moved { // the temporary file is the stored log now: keep it
+		s.files.close(d)
+		d.tmp, d.logMoved = "", true
+	}
+	d.named = r.named
+	if r.err != nil && !errors.Is(r.err, store.ErrSkip) {
+		d.logPath, d.metaPath = r.logPath, r.metaPath
+		s.logErr(now, "cannot store dump; will retry", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
+		d.retryAt = now.Add(time.Second)
+		if d.removed {
+			if len(s.draining) <= s.cap {
+				return // kept in draining: the sweeps retry it
+			}
+			s.undrain(d)
+			if r.moved {
+				s.e.log.Error("dump evicted: its complete log is stored, its sidecar is not", "host", d.host, "dump_seq", d.key.seq, "log", r.logPath, "err", r.err)
+			} else {
+				s.e.log.Error("dump lost: evicted and not storable", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
+			}
+			s.unname(d)
+			s.freeRegion(d)
+		}
+		return
+	}
+	if r.err == nil {
+		d.logPath, d.metaPath = r.logPath, r.metaPath
+	}
+	d.stored = true
+	if job.have == d.have { // nothing new arrived meanwhile
+		if d.dirty {
+			d.dirty = false
+			s.inFlight--
+		}
+		s.releaseSlot(d)
+	}
+	if d.removed {
+		s.undrain(d)
+		s.freeRegion(d)
+		return
+	}
+	if job.m.Complete {
+		d.complete = true
+		s.freeRegion(d)
+		d.ranges.Fill(d.total)
+	}
+	// A dump completed while its partial copy was being stored is stored
+	// again by the next sweep (no recursion here: finalize applies results).
+}
+
+// unname gives up the name a failed store reserved to d, for good.
+func (s *shard) unname(d *dump) {
+	if d.named {
+		d.named = false
+		s.e.store.Release(d.metaPath)
+	}
+}
+
+// undrain takes a removed dump whose store ended out of draining.
+func (s *shard) undrain(d *dump) {
+	if s.draining[d.key] == d {
+		delete(s.draining, d.key)
+	}
+}
+
+// sweep stores dumps idle for cfg.Idle as partial and forgets stored ones
+// idle for cfg.Retain.
+func (s *shard) sweep(now time.Time) {
+	idle, retain := s.e.cfg.Idle, s.e.cfg.Retain
+	var bk int64
+	for d := s.lru.prev; d != &s.lru; {
+		prev := d.prev
+		age := now.Sub(d.seen)
+		switch {
+		case d.storing:
+		case d.dirty && !now.Before(d.retryAt) && (age >= idle || d.have == uint64(d.total)):
+			s.finalize(d, now)
+		case !d.dirty && age >= retain:
+			s.remove(d)
+		}
+		if d.prev != nil {
+			bk += d.memBytes()
+		}
+		d = prev
+	}
+	for _, d := range s.draining { // evicted dumps whose store failed: retry
+		if !d.storing && !now.Before(d.retryAt) {
+			s.finalize(d, now)
+		}
+		bk += d.memBytes()
+	}
+	s.bookkeeping = bk + int64(s.bufs.memBytes()) + s.mem.used
+	s.e.publish(s)
+}
+
+// flushAll stores every dump with unstored bytes as it is and forgets
+// every dump.
+func (s *shard) flushAll(now time.Time) {
+	// Let running stores finish first, so that bytes received since their
+	// snapshots are stored too.
+	for s.pending > 0 {
+		s.applyResult(<-s.results, now)
+	}
+	for d := s.lru.prev; d != &s.lru; d = d.prev {
+		if d.dirty {
+			s.finalize(d, now)
+		}
+	}
+	for s.pending > 0 {
+		s.applyResult(<-s.results, now)
+	}
+	for d := s.lru.prev; d != &s.lru; {
+		prev := d.prev
+		if d.dirty && !d.storing { // a retry after a failed store
+			s.finalize(d, now)
+			for s.pending > 0 {
+				s.applyResult(<-s.results, now)
+			}
+		}
+		s.remove(d)
+		d = prev
+	}
+	for _, d := range s.draining { // evicted dumps whose store failed
+		if !d.storing {
+			s.finalize(d, now)
+		}
+	}
+	for s.pending > 0 {
+		s.applyResult(<-s.results, now)
+	}
+	for _, d := range s.draining {
+		s.e.log.Error("dump lost: evicted and not storable", "host", d.host, "dump_seq", d.key.seq, "log", d.logPath)
+		s.undrain(d)
+		s.unname(d)
+		s.freeRegion(d)
+	}
+	s.e.publish(s)
+}
+
+func (d *dump) memBytes() int64 {
+	return int64(unsafe.Sizeof(*d)) + int64(len(d.host)+len(d.release)+len(d.label)+len(d.text)+len(d.logPath)+len(d.metaPath)+len(d.tmp)) + int64(d.ranges.MemBytes()) + int64(unsafe.Sizeof(dumpKey{})) + 16 // map entry: key, pointer, overhead
+}
