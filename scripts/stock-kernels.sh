@@ -243,7 +243,7 @@ build_suite() {
 		grep -qF "netoops/$VERSION, $abi, x86_64: installed" "$art.tmp/dkms-status.txt"
 	check "dkms still has $PREV after the upgrade: $(cat "$art.tmp/dkms-status.txt")" \
 		bash -c "! grep -qF 'netoops/$PREV' '$art.tmp/dkms-status.txt'"
-	mod=$(ls "$work/lib/modules/$abi/updates/dkms/"netoops.ko* 2>/dev/null | head -n1)
+	mod=$(compgen -G "$work/lib/modules/$abi/updates/dkms/netoops.ko*" | head -n1 || true)
 	[[ -n $mod ]] || die "$SUITE: no netoops.ko in /lib/modules/$abi/updates/dkms"
 	ko_out "$mod" "$art.tmp/netoops.ko"
 	inroot "$work" modinfo "/lib/modules/$abi/updates/dkms/$(basename "$mod")" >"$art.tmp/modinfo.txt"
@@ -311,7 +311,7 @@ build_suite() {
 	# Removing the packages removes the module.
 	inroot "$work" apt-get remove -y netoops-dkms netoops >"$art.tmp/remove.log" 2>&1 ||
 		{ tail -n 20 "$art.tmp/remove.log" >&2; die "$SUITE: apt-get remove failed"; }
-	[[ -z $(ls "$work/lib/modules/$abi/updates/dkms/"netoops.ko* 2>/dev/null) ]] ||
+	[[ -z $(compgen -G "$work/lib/modules/$abi/updates/dkms/netoops.ko*" || true) ]] ||
 		die "$SUITE: netoops.ko is still installed after apt-get remove netoops-dkms"
 	[[ -z $(inroot "$work" dkms status netoops 2>/dev/null) ]] || die "$SUITE: dkms still lists netoops after the removal"
 	[[ ! -e $work/usr/sbin/netoopsctl ]] || die "$SUITE: netoopsctl is still there after apt-get remove netoops"
