@@ -218,7 +218,9 @@ func (s *scenario) boot(script string, o guestOpts) *VM {
 	if o.nic != "" {
 		nic = o.nic
 	}
-	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout, NIC: nic}
+	// NETOOPS_E2E_QEMU_CPU: the guest CPU model (VMConfig.CPU).
+	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout, NIC: nic,
+		CPU: os.Getenv("NETOOPS_E2E_QEMU_CPU")}
 	if o.pcap || os.Getenv("E2E_PCAP") != "" {
 		cfg.Pcap = filepath.Join(dir, "guest-nic.pcap")
 	}

@@ -31,6 +31,10 @@ type VMConfig struct {
 	Dir string
 	// Timeout bounds the whole run; the guest is killed when it expires.
 	Timeout time.Duration
+	// CPU is the -cpu model, default QEMU's. "qemu64,-tsc" keeps a
+	// kernel off the TSC, whose boot-time calibration a loaded host can
+	// spoil under TCG (the guest's clock then races ahead).
+	CPU string
 	// UEFI, if set, boots through firmware instead of -kernel/-initrd:
 	// Kernel, Initrd and Cmdline are then up to the boot loader on the ESP.
 	UEFI *UEFI
@@ -90,6 +94,9 @@ func (c *VMConfig) Args() []string {
 		"-m", fmt.Sprint(mem), "-smp", "1", "-no-reboot",
 		"-serial", "file:" + filepath.Join(c.Dir, "console.log"),
 		"-serial", "file:" + filepath.Join(c.Dir, "guest.log"),
+	}
+	if c.CPU != "" {
+		args = append(args, "-cpu", c.CPU)
 	}
 	if u := c.UEFI; u != nil {
 		args = append(args, "-machine", "q35,smm=on",
