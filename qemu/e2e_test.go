@@ -38,7 +38,9 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	root, _ := filepath.Abs("..")
-	env = e2eEnv{root: root, out: filepath.Join(root, "out", "e2e")}
+	// scripts/e2e.sh runs the suite once per kernel, each into its own
+	// directory (NETOOPS_E2E_OUT).
+	env = e2eEnv{root: root, out: envOr("NETOOPS_E2E_OUT", filepath.Join(root, "out", "e2e"))}
 	env.kernel = envOr("NETOOPS_E2E_KERNEL", filepath.Join(root, "out/kernel/bzImage"))
 	// out/kernel/bzImage has netoops built in; NETOOPS_E2E_MODULES lists
 	// .ko files to insmod in order for a kernel that needs them.

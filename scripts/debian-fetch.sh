@@ -4,7 +4,10 @@
 # state and cache directory per suite (never the system's /etc/apt/sources.list,
 # never installed).
 #
-# Usage: scripts/debian-fetch.sh SUITE PACKAGE
+# Usage: scripts/debian-fetch.sh [--source] SUITE PACKAGE
+#   --source  the source package instead (apt-get source --download-only,
+#             then dpkg-source -x; needs dpkg-dev), unpacked in
+#             SUITE/src-PACKAGE_VERSION/
 #   Prints the directory the package is unpacked in (dpkg-deb -x), e.g.
 #   scripts/debian-fetch.sh sid linux-source-7.2
 #     -> /var/cache/netoops-debian/sid/linux-source-7.2_7.2.1-1_all/
@@ -22,7 +25,9 @@ set -euo pipefail
 
 die() { printf 'debian-fetch: %s\n' "$*" >&2; exit 1; }
 
-[[ $# -eq 2 ]] || { echo "usage: $0 SUITE PACKAGE" >&2; exit 2; }
+SOURCE=0
+if [[ ${1:-} == --source ]]; then SOURCE=1; shift; fi
+[[ $# -eq 2 ]] || { echo "usage: $0 [--source] SUITE PACKAGE" >&2; exit 2; }
 SUITE=$1 PKG=$2
 [[ $SUITE =~ ^[a-z0-9-]+$ ]] || die "bad suite name '$SUITE'"
 [[ $PKG =~ ^[a-z0-9][a-z0-9.+-]+$ ]] || die "bad package name '$PKG'"
@@ -45,6 +50,7 @@ flock -w 3600 8 || die "cannot lock $ROOT/lock"
 
 cat >"$ROOT/apt/sources.list" <<EOT
 deb [signed-by=$KEYRING] $MIRROR $SUITE main
+deb-src [signed-by=$KEYRING] $MIRROR $SUITE main
 EOT
 : >"$ROOT/apt/status"
 APT=(-o Dir::Etc::sourcelist="$ROOT/apt/sources.list"
@@ -58,8 +64,10 @@ APT=(-o Dir::Etc::sourcelist="$ROOT/apt/sources.list"
      -o APT::Architectures="$ARCH"
      -o Debug::NoLocking=1)
 
+PREFIX=
+[[ $SOURCE -eq 0 ]] || PREFIX=src-
 newest_unpacked() {
-	ls -d "$ROOT/${PKG}"_*/ 2>/dev/null | while read -r d; do
+	ls -d "$ROOT/${PREFIX}${PKG}"_*/ 2>/dev/null | while read -r d; do
 		[[ -f $d/.debian-fetch-done ]] && echo "${d%/}"
 	done | sort -V | tail -n1
 }
@@ -85,11 +93,31 @@ if [[ ! -f $stamp || $(( $(date +%s) - $(stat -c %Y "$stamp") )) -ge $TTL ]]; th
 	fi
 fi
 
-ver=$(apt-cache "${APT[@]}" show --no-all-versions "$PKG" 2>/dev/null |
-      sed -n 's/^Version: //p' | head -n1)
+if [[ $SOURCE -eq 1 ]]; then
+	ver=$(apt-cache "${APT[@]}" showsrc "$PKG" 2>/dev/null |
+	      sed -n 's/^Version: //p' | sort -V | tail -n1)
+else
+	ver=$(apt-cache "${APT[@]}" show --no-all-versions "$PKG" 2>/dev/null |
+	      sed -n 's/^Version: //p' | head -n1)
+fi
 [[ -n $ver ]] || die "$SUITE has no package $PKG"
-dir=$ROOT/${PKG}_${ver//:/%3a}
+dir=$ROOT/${PREFIX}${PKG}_${ver//:/%3a}
 if [[ -f $dir/.debian-fetch-done ]]; then
+	echo "$dir"
+	exit 0
+fi
+
+if [[ $SOURCE -eq 1 ]]; then
+	command -v dpkg-source >/dev/null || die "dpkg-source is missing (apt-get install dpkg-dev)"
+	printf 'debian-fetch: downloading source %s %s from %s\n' "$PKG" "$ver" "$SUITE" >&2
+	rm -rf "$ROOT/srcdl" "$dir" "$dir.tmp"
+	mkdir -p "$ROOT/srcdl"
+	(cd "$ROOT/srcdl" && apt-get "${APT[@]}" -qq source --download-only "$PKG=$ver" >&2) ||
+		die "apt-get source $PKG=$ver from $SUITE failed"
+	dpkg-source --no-check -x "$ROOT/srcdl/"*.dsc "$dir.tmp" >&2
+	touch "$dir.tmp/.debian-fetch-done"
+	mv "$dir.tmp" "$dir"
+	rm -rf "$ROOT/srcdl"
 	echo "$dir"
 	exit 0
 fi

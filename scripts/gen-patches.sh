@@ -3,6 +3,7 @@
 # base tree, or check that the committed series is what it generates.
 #
 # Usage: scripts/gen-patches.sh [--check] BASE PRISTINE_TREE
+#        scripts/gen-patches.sh --driver BASE   (netoops.c of BASE's series)
 #   BASE           7.2 (mainline: patches/) or 6.12 (LTS: patches/6.12/)
 #   PRISTINE_TREE  an unpacked, unmodified kernel tree of that base
 #   --check        generate into a temporary directory and fail (exit 1,
@@ -22,6 +23,8 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CHECK=0
 if [[ ${1:-} == --check ]]; then CHECK=1; shift; fi
+# --driver BASE: print driver/netoops.c as the series for BASE has it.
+if [[ ${1:-} == --driver ]]; then DRIVER_ONLY=1; shift; set -- "${1:-}" /; fi
 [[ $# -eq 2 ]] || { echo "usage: $0 [--check] BASE PRISTINE_TREE" >&2; exit 2; }
 BASE=$1 PRISTINE=$2
 case $BASE in
@@ -29,16 +32,20 @@ case $BASE in
 6.12) DEST=$REPO/patches/6.12 ;;
 *) echo "gen-patches: unknown base $BASE (7.2 or 6.12)" >&2; exit 2 ;;
 esac
-[[ -f $PRISTINE/MAINTAINERS && -f $PRISTINE/drivers/net/Kconfig ]] ||
-	{ echo "gen-patches: $PRISTINE is not a kernel tree" >&2; exit 1; }
-
-# driver/netoops.c as it is in the series for BASE.
-driver_for_base() {
+if [[ ${DRIVER_ONLY:-0} == 1 ]]; then
 	case $BASE in
 	6.12) sed 's/^static const struct ctl_table netoops_sysctl_table\[\]/static struct ctl_table netoops_sysctl_table[]/' \
 		"$REPO/driver/netoops.c" ;;
 	*) cat "$REPO/driver/netoops.c" ;;
 	esac
+	exit 0
+fi
+[[ -f $PRISTINE/MAINTAINERS && -f $PRISTINE/drivers/net/Kconfig ]] ||
+	{ echo "gen-patches: $PRISTINE is not a kernel tree" >&2; exit 1; }
+
+# driver/netoops.c as it is in the series for BASE.
+driver_for_base() {
+	bash "${BASH_SOURCE[0]}" --driver "$BASE"
 }
 
 WORK=$(mktemp -d)
