@@ -349,9 +349,32 @@ static bool netoops_dev_usable(struct net_device *dev)
 	       netif_carrier_ok(dev);
 }
 
-static bool netoops_time_left(u64 deadline)
+/*
+ * A time bound for a wait that polls every @step_us. The step count bounds
+ * it too, should the clock not advance (a jiffies clocksource with
+ * interrupts off).
+ */
+struct netoops_deadline {
+	u64		end;
+	unsigned long	steps;
+};
+
+static void netoops_deadline_init(struct netoops_deadline *dl, u64 ns,
+				  unsigned int step_us)
 {
-	return ktime_get_mono_fast_ns() < deadline;
+	dl->end = ktime_get_mono_fast_ns() + ns;
+	dl->steps = div_u64(ns, step_us * NSEC_PER_USEC) + 1;
+}
+
+/* Whether to wait one more step; waits it if so. */
+static bool netoops_wait_step(struct netoops_deadline *dl,
+			      unsigned int step_us)
+{
+	if (!dl->steps || ktime_get_mono_fast_ns() >= dl->end)
+		return false;
+	dl->steps--;
+	udelay(step_us);
+	return true;
 }
 
 /*
@@ -410,7 +433,8 @@ static void netoops_poll(struct netoops_dump *d, struct net_device *dev)
  * buffers, the driver one more while it has it.
  */
 static struct sk_buff *netoops_get_skb(struct netoops_dump *d,
-				       struct netoops_tx *tx, u64 deadline)
+				       struct netoops_tx *tx,
+				       struct netoops_deadline *dl)
 {
 	unsigned int i, n;
 
@@ -424,10 +448,9 @@ static struct sk_buff *netoops_get_skb(struct netoops_dump *d,
 				return tx->skbs[i];
 			}
 		}
-		if (!netoops_time_left(deadline))
-			return NULL;
 		netoops_poll(d, tx->np.dev);
-		udelay(NETOOPS_POLL_US);
+		if (!netoops_wait_step(dl, NETOOPS_POLL_US))
+			return NULL;
 	}
 }
 
@@ -457,7 +480,7 @@ static netdev_tx_t netoops_xmit_queue(struct netoops_dump *d,
 
 /* Hand a frame to the driver; any queue that has room will do. */
 static int netoops_xmit(struct netoops_dump *d, struct net_device *dev,
-			struct sk_buff *skb, u64 deadline)
+			struct sk_buff *skb, struct netoops_deadline *dl)
 {
 	netdev_tx_t status;
 	unsigned int i;
@@ -472,10 +495,9 @@ static int netoops_xmit(struct netoops_dump *d, struct net_device *dev,
 			if (dev_xmit_complete(status))
 				return 0;
 		}
-		if (!netoops_time_left(deadline))
-			return -ETIMEDOUT;
 		netoops_poll(d, dev);
-		udelay(NETOOPS_POLL_US);
+		if (!netoops_wait_step(dl, NETOOPS_POLL_US))
+			return -ETIMEDOUT;
 	}
 }
 
@@ -566,12 +588,13 @@ static int netoops_send_piece(struct netoops_dump *d,
 	struct net_device *dev = tx->np.dev;
 	size_t off = (size_t)idx * d->piece;
 	size_t len = min(d->piece, d->total - off);
-	u64 deadline = ktime_get_mono_fast_ns() + NETOOPS_TX_WAIT_NS;
 	size_t ip_len = nt->ipv6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	struct netoops_deadline dl;
 	struct sk_buff *skb;
 	unsigned long flags;
 	int err = -ENETDOWN;
 
+	netoops_deadline_init(&dl, NETOOPS_TX_WAIT_NS, NETOOPS_POLL_US);
 	local_irq_save(flags);
 	if (!netoops_dev_usable(dev))
 		goto out;
@@ -581,7 +604,7 @@ static int netoops_send_piece(struct netoops_dump *d,
 	    READ_ONCE(dev->mtu))
 		goto out;
 	err = -ETIMEDOUT;
-	skb = netoops_get_skb(d, tx, deadline);
+	skb = netoops_get_skb(d, tx, &dl);
 	if (!skb)
 		goto out;
 
@@ -597,7 +620,7 @@ static int netoops_send_piece(struct netoops_dump *d,
 
 	/* The driver's reference; netoops keeps its own. */
 	skb_get(skb);
-	err = netoops_xmit(d, dev, skb, deadline);
+	err = netoops_xmit(d, dev, skb, &dl);
 	if (err)
 		refcount_dec(&skb->users);
 out:
@@ -796,6 +819,36 @@ out:
 }
 
 /*
+ * A dump of context @me faulted and will never resume: undo what it held
+ * (a transmit lock, a NAPI instance), so that the device keeps working.
+ */
+static void netoops_unwind(unsigned long me)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(netoops_dumps); i++) {
+		struct netoops_dump *d = &netoops_dumps[i];
+		struct napi_struct *napi = READ_ONCE(d->polling);
+		struct netdev_queue *txq = READ_ONCE(d->locked_txq);
+
+		if (d->me != me)
+			continue;
+		if (txq) {
+			WRITE_ONCE(d->locked_txq, NULL);
+			/* Taken in netoops_xmit_queue(), which never returned. */
+			__acquire(&txq->_xmit_lock);
+			__netif_tx_unlock(txq);
+		}
+		if (napi) {
+			WRITE_ONCE(d->polling, NULL);
+			clear_bit(NAPI_STATE_NPSVC, &napi->state);
+			/* Pairs with the cmpxchg() of netpoll_poll_lock(). */
+			smp_store_release(&napi->poll_owner, -1);
+		}
+	}
+}
+
+/*
  * Become the context that sends. Returns the dump slot to use, or NULL.
  *
  * - Nobody sends: go.
@@ -812,9 +865,8 @@ static struct netoops_dump *netoops_claim(u8 reason)
 	unsigned long me = (unsigned long)current;
 	struct netoops_dump *d = &netoops_dumps[0];
 	bool panic = reason == NETOOPS_REASON_PANIC;
-	unsigned int spins = 0;
+	struct netoops_deadline dl;
 	unsigned long old;
-	u64 deadline;
 
 	old = atomic_long_cmpxchg(&netoops_owner, 0, me);
 	if (!old)
@@ -826,6 +878,7 @@ static struct netoops_dump *netoops_claim(u8 reason)
 		if (READ_ONCE(netoops_panic_retried))
 			return NULL;
 		WRITE_ONCE(netoops_panic_retried, true);
+		netoops_unwind(me);
 		d = &netoops_dumps[1];
 		goto claimed;
 	}
@@ -834,15 +887,12 @@ static struct netoops_dump *netoops_claim(u8 reason)
 		return NULL;
 
 	WRITE_ONCE(netoops_yield, true);
-	deadline = ktime_get_mono_fast_ns() + NETOOPS_OWNER_WAIT_NS;
-	/* The spin count bounds the wait should the clock not advance. */
-	while (netoops_time_left(deadline) &&
-	       spins++ < NETOOPS_OWNER_WAIT_NS / NSEC_PER_USEC) {
+	netoops_deadline_init(&dl, NETOOPS_OWNER_WAIT_NS, 1);
+	do {
 		old = atomic_long_cmpxchg(&netoops_owner, 0, me);
 		if (!old)
 			goto claimed;
-		udelay(1);
-	}
+	} while (netoops_wait_step(&dl, 1));
 	if (!panic) {
 		WRITE_ONCE(netoops_yield, false);
 		return NULL;
@@ -926,40 +976,6 @@ static bool netoops_oops_limited(void)
 	return false;
 }
 
-/*
- * The dump this context was sending faulted, and the task is being killed:
- * undo what the dump held (a transmit lock, a NAPI instance), so that the
- * device keeps working, and give the ownership up, so that later dumps and
- * tests can run.
- */
-static void netoops_recover(void)
-{
-	unsigned long me = (unsigned long)current;
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(netoops_dumps); i++) {
-		struct netoops_dump *d = &netoops_dumps[i];
-		struct napi_struct *napi = READ_ONCE(d->polling);
-		struct netdev_queue *txq = READ_ONCE(d->locked_txq);
-
-		if (d->me != me)
-			continue;
-		if (txq) {
-			WRITE_ONCE(d->locked_txq, NULL);
-			/* Taken in netoops_xmit_queue(), which never returned. */
-			__acquire(&txq->_xmit_lock);
-			__netif_tx_unlock(txq);
-		}
-		if (napi) {
-			WRITE_ONCE(d->polling, NULL);
-			clear_bit(NAPI_STATE_NPSVC, &napi->state);
-			/* Pairs with the cmpxchg() of netpoll_poll_lock(). */
-			smp_store_release(&napi->poll_owner, -1);
-		}
-	}
-	atomic_long_cmpxchg(&netoops_owner, me, 0);
-}
-
 static void netoops_kmsg_dump(struct kmsg_dumper *dumper,
 			      struct kmsg_dump_detail *detail)
 {
@@ -973,7 +989,9 @@ static void netoops_kmsg_dump(struct kmsg_dumper *dumper,
 	 */
 	if (reason == NETOOPS_REASON_OOPS &&
 	    atomic_long_read(&netoops_owner) == (unsigned long)current) {
-		netoops_recover();
+		/* This task is being killed; later dumps and tests may run. */
+		netoops_unwind((unsigned long)current);
+		atomic_long_cmpxchg(&netoops_owner, (unsigned long)current, 0);
 		return;
 	}
 	if (reason == NETOOPS_REASON_OOPS && netoops_oops_limited())
@@ -1001,18 +1019,32 @@ static void netoops_tx_free(struct netoops_tx *tx)
 	kfree(tx);
 }
 
-/* Why netoops cannot send through @dev itself, or NULL. */
-static const char *netoops_dev_unsupported(struct net_device *dev)
+/*
+ * Whether netoops can send through @dev itself: 0, or -EOPNOTSUPP for a
+ * device whose transmit path goes through other devices (their locks,
+ * netpoll's deferral), -EBUSY for a device enslaved to a master. Says why
+ * in the kernel log if @warn.
+ */
+static int netoops_dev_check(struct net_device *dev, bool warn)
 {
-	if (dev->type != ARPHRD_ETHER || dev->addr_len != ETH_ALEN)
-		return "not an Ethernet device";
-	if (dev->priv_flags & IFF_NO_QUEUE)
-		return "stacked or virtual (VLAN, bond, bridge, macvlan, veth)";
+	const char *why = NULL;
+	int err = -EOPNOTSUPP;
+
+	if (netdev_master_upper_dev_get(dev)) {
+		why = "enslaved to another device";
+		err = -EBUSY;
+	}
 	if (dev->priv_flags & IFF_DISABLE_NETPOLL)
-		return "a device that does not support netpoll";
-	if (netdev_master_upper_dev_get(dev))
-		return "enslaved to another device";
-	return NULL;
+		why = "does not support netpoll";
+	if (dev->priv_flags & IFF_NO_QUEUE)
+		why = "stacked or virtual (VLAN, bond, bridge, macvlan, veth)";
+	if (dev->type != ARPHRD_ETHER || dev->addr_len != ETH_ALEN)
+		why = "not an Ethernet device";
+	if (!why)
+		return 0;
+	if (warn)
+		pr_warn("%s: cannot send through it: %s\n", dev->name, why);
+	return err;
 }
 
 /* Set up sending through @dev, which is up. Called under RTNL. */
@@ -1085,13 +1117,13 @@ static int netoops_target_sync(struct netoops_target *nt)
 {
 	struct netoops_tx *tx = rtnl_dereference(nt->tx);
 	struct net_device *dev;
-	const char *why;
+	int err;
 
 	ASSERT_RTNL();
 
 	dev = __dev_get_by_name(&init_net, nt->dev_name);
 	if (tx && tx->np.dev == dev && netif_running(dev) &&
-	    !netoops_dev_unsupported(dev))
+	    !netoops_dev_check(dev, false))
 		return 0;
 
 	netoops_target_detach(nt, dev ? NETOOPS_DOWN : NETOOPS_PARKED);
@@ -1099,11 +1131,9 @@ static int netoops_target_sync(struct netoops_target *nt)
 		return -ENODEV;
 	if (!netif_running(dev))
 		return -ENETDOWN;
-	why = netoops_dev_unsupported(dev);
-	if (why) {
-		pr_warn("%s: %s\n", dev->name, why);
-		return -EOPNOTSUPP;
-	}
+	err = netoops_dev_check(dev, true);
+	if (err)
+		return err;
 
 	tx = netoops_tx_create(dev, nt->ipv6);
 	if (IS_ERR(tx)) {
@@ -1135,6 +1165,7 @@ static int netoops_netdev_event(struct notifier_block *nb,
 	int i;
 
 	switch (event) {
+	case NETDEV_REGISTER:
 	case NETDEV_UP:
 	case NETDEV_GOING_DOWN:
 	case NETDEV_UNREGISTER:
@@ -1173,7 +1204,7 @@ static int netoops_netdev_event(struct notifier_block *nb,
 				netoops_target_sync(nt);
 			break;
 		default:
-			/* Came up, or joined or left a master. */
+			/* Registered, came up, or joined or left a master. */
 			if (mine || named)
 				netoops_target_sync(nt);
 			break;

@@ -183,6 +183,9 @@ type guestOpts struct {
 	timeout time.Duration
 	env     map[string]string
 	files   map[string][]byte
+	smp     int    // vCPUs, default 1
+	cpu     string // -cpu model
+	qmp     bool   // a QMP socket, for VM.InjectNMI
 }
 
 // boot builds the initramfs for script and starts the guest.
@@ -216,7 +219,8 @@ func (s *scenario) boot(script string, o guestOpts) *VM {
 	if o.nic != "" {
 		nic = o.nic
 	}
-	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout, NIC: nic}
+	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout, NIC: nic,
+		SMP: o.smp, CPU: o.cpu, QMP: o.qmp}
 	if o.pcap || os.Getenv("E2E_PCAP") != "" {
 		cfg.Pcap = filepath.Join(dir, "guest-nic.pcap")
 	}
