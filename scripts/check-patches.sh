@@ -66,6 +66,15 @@ build_objs() {
 		return
 	fi
 	diags=$(netoops_diags "$mode" "$log")
+	# C=2 must really have run the checker on netoops.c.
+	if [[ $flags == *C=2* ]] &&
+	   { grep -q 'not available or not up to date' "$log" ||
+	     ! grep -qE '^ +CHECK +.*drivers/net/netoops\.c' "$log"; }; then
+		grep 'not available or not up to date' "$log" >&2 || true
+		fail "$label: sparse did not run"
+		rm -f "$log"
+		return
+	fi
 	if [[ -n $diags ]]; then
 		printf '%s\n' "$diags" >&2
 		fail "$label: warnings"
