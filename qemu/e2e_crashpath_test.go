@@ -89,16 +89,23 @@ func eventList(evs []Event) string {
 }
 
 // TestSMPPanicDuringTestDump: with two CPUs, a panic on CPU 0 while CPU 1
-// is in the middle of a test dump of a 1 MiB log. panic() stops CPU 1
-// where it is (between two packets, or by NMI), holding the dump; the
-// panicking CPU takes over and its dump arrives complete.
+// is in the middle of a test dump (a 2 MiB log buffer, 16 copies to four
+// targets: seconds of sending). panic() stops CPU 1 where it is (between
+// two packets, or by NMI after a second), holding the dump; the panicking
+// CPU takes over and its dump arrives complete. The series before issue
+// #10 lost that dump (the stopped CPU kept the owner word).
 func TestSMPPanicDuringTestDump(t *testing.T) {
 	s := begin(t, "smp-panic-during-test")
 	cat, ports := s.catcher("catcher", nil, "127.0.0.1")
-	const n = 9000
+	const n = 18000
 	vm := s.boot(setTarget+largeLog("smp", n)+`
-# 16 copies: a test dump of about 9000 packets, long enough to overlap.
+# 16 copies to four targets (three to the discard port): a test dump of
+# about 38000 packets, longer than panic()'s one second wait for the other
+# CPUs to stop.
 echo 16 > $P/copies
+for t in 1 2 3; do
+	echo "dev=eth0 src=10.0.2.15 dst=10.0.2.2 mac=52:55:0a:00:02:02 dport=9 sport=$((6670 + t))" > $P/target$t || fail "target$t"
+done
 before=$(cat $P/packets_sent)
 snapshot before
 taskset 2 sh -c "echo 1 > $P/test; echo E2E-TEST-DUMP-ENDED > /dev/kmsg" &
@@ -109,7 +116,7 @@ mark "E2E-CRASH while the test dump runs: packets_sent $before -> $(cat $P/packe
 taskset 1 sh -c 'echo c > /proc/sysrq-trigger'
 sleep 60
 fail "no panic"
-`, guestOpts{cmdline: "log_buf_len=1M loglevel=6", quiet: true, smp: 2, cpu: smpCPU, timeout: 300 * time.Second,
+`, guestOpts{cmdline: "log_buf_len=2M loglevel=6", quiet: true, smp: 2, cpu: smpCPU, timeout: 300 * time.Second,
 		env: map[string]string{"E2E_PORT": itoa(ports[0]), "P": "/proc/sys/kernel/netoops"}})
 	ev, evs := s.panicDump(cat, 240*time.Second)
 	s.waitExit(vm)
