@@ -437,3 +437,74 @@ upload results /tmp/results
 	s.note("%s", msg)
 	figures.add("%s", msg)
 }
+
+// TestSysctlABI: the small ABI promises of issue #10. Writes from another
+// network namespace are EPERM for every file; a test dump that no device
+// took (carrier off, QMP set_link) is EIO, counted in tx_errors; an IPv4
+// and an IPv6 target (different header sizes) get the same piece count.
+func TestSysctlABI(t *testing.T) {
+	s := begin(t, "sysctl-abi")
+	cat4, p4 := s.catcher("catcher4", nil, "127.0.0.1")
+	cat6, p6 := s.catcher("catcher6", nil, "::1")
+	vm := s.boot(setTarget+`
+run netoopsctl set --add "[fec0::2]:$E2E_PORT6"
+: > /tmp/results
+for f in enabled copies label log_buf_len reasons target1 test; do
+	v=$(cat $P/$f 2>/dev/null); [ $f = test ] && v=1
+	out=$(printf '%s\n' "$v" | unshare -n dd of=$P/$f bs=4096 2>&1)
+	echo "netns $f: rc=$? $out" >> /tmp/results
+done
+known 20 abi
+mark "E2E-LINK-OFF-PLEASE"
+i=0; while [ "$(cat /sys/class/net/eth0/carrier)" != 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+before=$(cat $P/tx_errors)
+out=$(echo 1 | dd of=$P/test bs=4096 2>&1)
+echo "carrier off test: rc=$? $out" >> /tmp/results
+echo "tx_errors: $before -> $(cat $P/tx_errors)" >> /tmp/results
+mark "E2E-LINK-ON-PLEASE"
+i=0; while [ "$(cat /sys/class/net/eth0/carrier)" != 1 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+upload results /tmp/results
+snapshot before
+mark "E2E-CRASH"
+echo c > /proc/sysrq-trigger
+sleep 60
+fail "no panic"
+`, guestOpts{qmp: true, timeout: 150 * time.Second,
+		env: map[string]string{"E2E_PORT": itoa(p4[0]), "E2E_PORT6": itoa(p6[0]), "P": "/proc/sys/kernel/netoops"}})
+	for _, step := range []struct {
+		marker string
+		up     bool
+	}{{"E2E-LINK-OFF-PLEASE", false}, {"E2E-LINK-ON-PLEASE", true}} {
+		if _, err := vm.WaitConsole(s.ctx, step.marker, 120*time.Second); err != nil {
+			s.guestFailures(vm)
+			t.Fatalf("guest: %v", err)
+		}
+		if err := vm.SetLink(s.ctx, step.up); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev4, _ := s.panicDump(cat4, 120*time.Second)
+	ev6, _ := s.panicDump(cat6, 30*time.Second)
+	s.waitExit(vm)
+	res := string(s.upload("results"))
+	for _, l := range strings.Split(res, "\n") {
+		if strings.HasPrefix(l, "netns ") && (strings.Contains(l, "rc=0") || !strings.Contains(l, "Operation not permitted")) {
+			t.Errorf("a write from another network namespace: %q, want EPERM", l)
+		}
+	}
+	if strings.Count(res, "netns ") != 7 {
+		t.Errorf("results:\n%s", res)
+	}
+	if !strings.Contains(res, "carrier off test: rc=1") || !strings.Contains(res, "Input/output error") {
+		t.Errorf("a test dump without carrier: want EIO, got\n%s", res)
+	}
+	var b, a int
+	if _, err := fmt.Sscanf(res[strings.Index(res, "tx_errors: "):], "tx_errors: %d -> %d", &b, &a); err != nil || a <= b {
+		t.Errorf("tx_errors did not count the unsent test dump:\n%s", res)
+	}
+	if ev4.Packets != ev6.Packets || ev4.TotalLen != ev6.TotalLen {
+		t.Errorf("IPv4 target got %d pieces of %d bytes, IPv6 target %d of %d: count must be the same for every target", ev4.Packets, ev4.TotalLen, ev6.Packets, ev6.TotalLen)
+	}
+	s.checkDump(ev4, "panic", s.upload("before"), vm.ReadConsole(), "abi", 20, "Kernel panic - not syncing")
+	s.note("netns writes EPERM (7 files); carrier off: test EIO, tx_errors %d -> %d; IPv4 and IPv6 targets: %d pieces each", b, a, ev4.Packets)
+}

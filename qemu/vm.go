@@ -223,6 +223,17 @@ func shellQuote(args []string) string {
 
 // InjectNMI sends an NMI to the guest's CPUs through QMP (inject-nmi).
 func (vm *VM) InjectNMI(ctx context.Context) error {
+	return vm.QMP(ctx, `{"execute":"inject-nmi"}`)
+}
+
+// SetLink turns the carrier of the guest NIC's host side (netdev n0) on or
+// off through QMP (set_link): the guest's device stays up without carrier.
+func (vm *VM) SetLink(ctx context.Context, up bool) error {
+	return vm.QMP(ctx, fmt.Sprintf(`{"execute":"set_link","arguments":{"name":"n0","up":%v}}`, up))
+}
+
+// QMP runs one QMP command (a JSON object) and waits for its answer.
+func (vm *VM) QMP(ctx context.Context, command string) error {
 	if vm.qmp == "" {
 		return errors.New("the guest has no QMP socket (VMConfig.QMP)")
 	}
@@ -238,7 +249,7 @@ func (vm *VM) InjectNMI(ctx context.Context) error {
 	if _, err := r.ReadString('\n'); err != nil {
 		return fmt.Errorf("QMP greeting: %w", err)
 	}
-	for _, cmd := range []string{`{"execute":"qmp_capabilities"}`, `{"execute":"inject-nmi"}`} {
+	for _, cmd := range []string{`{"execute":"qmp_capabilities"}`, command} {
 		if _, err := io.WriteString(c, cmd+"\n"); err != nil {
 			return fmt.Errorf("QMP %s: %w", cmd, err)
 		}
