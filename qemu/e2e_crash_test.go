@@ -129,7 +129,10 @@ func TestLKDTMWarning(t *testing.T) {
 		name:    "lkdtm-warning",
 		setup:   "echo 1 > /proc/sys/kernel/panic_on_warn",
 		trigger: "lkdtm WARNING",
-		wants:   []string{"lkdtm: Performing direct entry WARNING", "WARNING: CPU:", "Kernel panic - not syncing: kernel: panic_on_warn set"},
+		// The warning line: "WARNING: CPU: 0 PID: 1 at FILE:LINE FUNC" up to
+		// 6.x, "WARNING: FILE:LINE at FUNC, CPU#0: COMM/PID" on 7.x.
+		wants: []string{"lkdtm: Performing direct entry WARNING", "] WARNING: ", "drivers/misc/lkdtm/bugs.c:",
+			"Kernel panic - not syncing: kernel: panic_on_warn set"},
 	})
 }
 

@@ -38,7 +38,9 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	root, _ := filepath.Abs("..")
-	env = e2eEnv{root: root, out: filepath.Join(root, "out", "e2e")}
+	// scripts/e2e.sh runs the suite once per kernel, each into its own
+	// directory (NETOOPS_E2E_OUT).
+	env = e2eEnv{root: root, out: envOr("NETOOPS_E2E_OUT", filepath.Join(root, "out", "e2e"))}
 	env.kernel = envOr("NETOOPS_E2E_KERNEL", filepath.Join(root, "out/kernel/bzImage"))
 	// out/kernel/bzImage has netoops built in; NETOOPS_E2E_MODULES lists
 	// .ko files to insmod in order for a kernel that needs them.
@@ -181,6 +183,9 @@ type guestOpts struct {
 	timeout time.Duration
 	env     map[string]string
 	files   map[string][]byte
+	smp     int    // vCPUs, default 1
+	cpu     string // -cpu model
+	qmp     bool   // a QMP socket, for VM.InjectNMI
 }
 
 // boot builds the initramfs for script and starts the guest.
@@ -214,7 +219,8 @@ func (s *scenario) boot(script string, o guestOpts) *VM {
 	if o.nic != "" {
 		nic = o.nic
 	}
-	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout, NIC: nic}
+	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout, NIC: nic,
+		SMP: o.smp, CPU: o.cpu, QMP: o.qmp}
 	if o.pcap || os.Getenv("E2E_PCAP") != "" {
 		cfg.Pcap = filepath.Join(dir, "guest-nic.pcap")
 	}

@@ -36,6 +36,8 @@ type env struct {
 	// Files show inspects for warnings.
 	kexecCrashLoaded string
 	cmdline          string
+	// kernelLogSize returns the size of the kernel's log buffer.
+	kernelLogSize func() (int, error)
 	// log writes to stderr at the level --verbose asks for; set before a
 	// command runs.
 	log *slog.Logger
@@ -48,6 +50,7 @@ func defaultEnv() *env {
 		openStore:        func(root string) (kconfig.Store, error) { return kconfig.NewDirStore(root) },
 		kexecCrashLoaded: "/sys/kernel/kexec_crash_loaded",
 		cmdline:          "/proc/cmdline",
+		kernelLogSize:    syslogBufferSize,
 	}
 	e.openNet = func(ns string) (network, error) { return openNetlink(ns, e.log) }
 	return e
