@@ -346,6 +346,21 @@ func (s *scenario) check(what string, err error) {
 	}
 }
 
+// checkTitle checks the crash title the catcher gave a dump (when want is
+// set) and that a crash title comes with a signature.
+func (s *scenario) checkTitle(e Event, want string) {
+	s.t.Helper()
+	if want == "" {
+		return
+	}
+	if e.Title != want {
+		s.t.Errorf("dump %d: crash title %q, want %q", e.DumpSeq, e.Title, want)
+	}
+	if len(e.Signature) != 16 {
+		s.t.Errorf("dump %d: crash signature %q, want 16 hex digits", e.DumpSeq, e.Signature)
+	}
+}
+
 // checkDump runs the checks every crash dump gets: stored complete and
 // whole, the reason, the expected lines, the known lines byte for byte as
 // the guest's own syslog view had them, and the same lines as the console.
