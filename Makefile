@@ -34,17 +34,20 @@ test: vet unit fuzz-seed browser-test check-patches e2e stock-e2e
 browser-test:
 	GO=$(GO) scripts/browser-test.sh
 
-# Linux 6.12 with patches/ applied, as root: out/kernel/bzImage (NETOOPS=y)
-# and out/kernel/netoops.ko; cached, see scripts/build-kernel.sh.
+# Linux 6.12 (patches/6.12/) and 7.2 (patches/) with the series applied, as
+# root: out/kernel/BASE/bzImage (NETOOPS=y) and netoops.ko; cached, see
+# scripts/build-kernel.sh.
 kernel:
 	scripts/build-kernel.sh
 
-# The kernel series: checkpatch --strict, each patch applies and builds,
-# W=1 and sparse clean built in and as a module.
+# The kernel series on both bases: generated from driver/, checkpatch
+# --strict, each patch applies and builds, W=1 and sparse clean built in and
+# as a module; PREEMPT_RT refused (Debian's 6.12 -rt config).
 check-patches:
 	scripts/check-patches.sh
 
-# The QEMU end-to-end suite (qemu/, scripts/e2e.sh), as root; see out/e2e/summary.txt.
+# The QEMU end-to-end suite (qemu/, scripts/e2e.sh) on both kernels, as root;
+# see out/e2e/summary.txt.
 e2e: kernel build
 	scripts/e2e.sh
 

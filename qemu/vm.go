@@ -1,10 +1,13 @@
 package qemu
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,10 +34,12 @@ type VMConfig struct {
 	Dir string
 	// Timeout bounds the whole run; the guest is killed when it expires.
 	Timeout time.Duration
-	// CPU is the -cpu model, default QEMU's. "qemu64,-tsc" keeps a
-	// kernel off the TSC, whose boot-time calibration a loaded host can
-	// spoil under TCG (the guest's clock then races ahead).
+	// SMP is the number of vCPUs (default 1); CPU the -cpu model (default
+	// QEMU's).
+	SMP int
 	CPU string
+	// QMP opens a QMP socket (Dir/qmp.sock) for InjectNMI.
+	QMP bool
 	// UEFI, if set, boots through firmware instead of -kernel/-initrd:
 	// Kernel, Initrd and Cmdline are then up to the boot loader on the ESP.
 	UEFI *UEFI
@@ -60,6 +65,7 @@ type VM struct {
 	err  error
 	once sync.Once
 	stop context.CancelFunc
+	qmp  string
 }
 
 // DefaultCmdline is the harness's part of the kernel command line. panic=3
@@ -89,14 +95,12 @@ func (c *VMConfig) Args() []string {
 	if c.Netdev != "" {
 		netdev += "," + c.Netdev
 	}
+	smp := max(c.SMP, 1)
 	args := []string{
 		"-accel", "tcg", "-nodefaults", "-no-user-config", "-display", "none",
-		"-m", fmt.Sprint(mem), "-smp", "1", "-no-reboot",
+		"-m", fmt.Sprint(mem), "-smp", fmt.Sprint(smp), "-no-reboot",
 		"-serial", "file:" + filepath.Join(c.Dir, "console.log"),
 		"-serial", "file:" + filepath.Join(c.Dir, "guest.log"),
-	}
-	if c.CPU != "" {
-		args = append(args, "-cpu", c.CPU)
 	}
 	if u := c.UEFI; u != nil {
 		args = append(args, "-machine", "q35,smm=on",
@@ -115,6 +119,12 @@ func (c *VMConfig) Args() []string {
 	)
 	if c.Pcap != "" {
 		args = append(args, "-object", "filter-dump,id=f0,netdev=n0,file="+c.Pcap)
+	}
+	if c.CPU != "" {
+		args = append(args, "-cpu", c.CPU)
+	}
+	if c.QMP {
+		args = append(args, "-qmp", "unix:"+filepath.Join(c.Dir, "qmp.sock")+",server=on,wait=off")
 	}
 	return args
 }
@@ -141,6 +151,10 @@ func StartVM(ctx context.Context, c VMConfig) (*VM, error) {
 	}
 	os.Remove(vm.Console)
 	os.Remove(vm.GuestLog)
+	if c.QMP {
+		vm.qmp = filepath.Join(c.Dir, "qmp.sock")
+		os.Remove(vm.qmp)
+	}
 	var stderr bytes.Buffer
 	vm.cmd = exec.CommandContext(ctx, bin, c.Args()...)
 	vm.cmd.Stderr = &stderr
@@ -234,4 +248,52 @@ func shellQuote(args []string) string {
 		b.WriteString("'" + strings.ReplaceAll(a, "'", `'\''`) + "'")
 	}
 	return b.String()
+}
+
+// InjectNMI sends an NMI to the guest's CPUs through QMP (inject-nmi).
+func (vm *VM) InjectNMI(ctx context.Context) error {
+	return vm.QMP(ctx, `{"execute":"inject-nmi"}`)
+}
+
+// SetLink turns the carrier of the guest NIC's host side (netdev n0) on or
+// off through QMP (set_link): the guest's device stays up without carrier.
+func (vm *VM) SetLink(ctx context.Context, up bool) error {
+	return vm.QMP(ctx, fmt.Sprintf(`{"execute":"set_link","arguments":{"name":"n0","up":%v}}`, up))
+}
+
+// QMP runs one QMP command (a JSON object) and waits for its answer.
+func (vm *VM) QMP(ctx context.Context, command string) error {
+	if vm.qmp == "" {
+		return errors.New("the guest has no QMP socket (VMConfig.QMP)")
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", vm.qmp)
+	if err != nil {
+		return fmt.Errorf("QMP: %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	// The greeting, then one answer per command.
+	if _, err := r.ReadString('\n'); err != nil {
+		return fmt.Errorf("QMP greeting: %w", err)
+	}
+	for _, cmd := range []string{`{"execute":"qmp_capabilities"}`, command} {
+		if _, err := io.WriteString(c, cmd+"\n"); err != nil {
+			return fmt.Errorf("QMP %s: %w", cmd, err)
+		}
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return fmt.Errorf("QMP %s: %w", cmd, err)
+			}
+			if strings.Contains(line, `"error"`) {
+				return fmt.Errorf("QMP %s: %s", cmd, strings.TrimSpace(line))
+			}
+			if strings.Contains(line, `"return"`) {
+				break
+			}
+		}
+	}
+	return nil
 }

@@ -8,7 +8,7 @@
 #   scripts/debian-fetch.sh SUITE PACKAGE
 #       Unpacks PACKAGE (dpkg-deb -x) and prints its directory, e.g.
 #       scripts/debian-fetch.sh sid linux-source-7.2
-#         -> /var/cache/netoops/debian/sid/linux-source-7.2_7.2.13-1/
+#         -> /var/cache/netoops-debian/sid/linux-source-7.2_7.2.13-1/
 #   scripts/debian-fetch.sh --version SUITE PACKAGE
 #       Prints the version SUITE has (newest), downloads nothing.
 #   scripts/debian-fetch.sh --depends SUITE PACKAGE
@@ -25,10 +25,9 @@
 # DEBIAN_FETCH_OFFLINE=1 never refreshes and uses the newest version already
 # unpacked. A failed refresh falls back to what is cached.
 #
-# Environment: DEBIAN_FETCH_CACHE (default $NETOOPS_CACHE/debian, where
-# NETOOPS_CACHE is /var/cache/netoops as root, else ~/.cache/netoops),
-# DEBIAN_FETCH_MIRROR (default http://deb.debian.org/debian),
-# DEBIAN_FETCH_ARCH (default amd64).
+# Environment: DEBIAN_FETCH_CACHE (default /var/cache/netoops-debian as root,
+# else ~/.cache/netoops-debian), DEBIAN_FETCH_MIRROR (default
+# http://deb.debian.org/debian), DEBIAN_FETCH_ARCH (default amd64).
 set -euo pipefail
 
 die() { printf 'debian-fetch: %s\n' "$*" >&2; exit 1; }
@@ -49,11 +48,10 @@ SUITE=$1 PKG=$2
 [[ $PKG =~ ^[a-z0-9][a-z0-9.+-]+$ ]] || die "bad package name '$PKG'"
 
 if [[ $(id -u) -eq 0 ]]; then
-	NETOOPS_CACHE=${NETOOPS_CACHE:-/var/cache/netoops}
+	CACHE=${DEBIAN_FETCH_CACHE:-/var/cache/netoops-debian}
 else
-	NETOOPS_CACHE=${NETOOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netoops}
+	CACHE=${DEBIAN_FETCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netoops-debian}
 fi
-CACHE=${DEBIAN_FETCH_CACHE:-$NETOOPS_CACHE/debian}
 MIRROR=${DEBIAN_FETCH_MIRROR:-http://deb.debian.org/debian}
 ARCH=${DEBIAN_FETCH_ARCH:-amd64}
 TTL=${DEBIAN_FETCH_TTL:-86400}
@@ -99,8 +97,9 @@ offline() {
 	[[ -n $d ]] || die "$1, and $PKG from $SUITE was never unpacked in $ROOT"
 	case $MODE in
 	unpack | source) echo "$d" ;;
-	version) cat "$d/.debian-fetch-version" ;;
-	depends) cat "$d/.debian-fetch-depends" ;;
+	version | depends)
+		[[ -f $d/.debian-fetch-$MODE ]] || die "$1, and $d does not record its $MODE"
+		cat "$d/.debian-fetch-$MODE" ;;
 	esac
 	exit 0
 }

@@ -42,6 +42,8 @@ type env struct {
 	sysModule  string
 	modulesDir string
 	release    func() string
+	// kernelLogSize returns the size of the kernel's log buffer.
+	kernelLogSize func() (int, error)
 	// log writes to stderr at the level --verbose asks for; set before a
 	// command runs.
 	log *slog.Logger
@@ -57,6 +59,7 @@ func defaultEnv() *env {
 		sysModule:        kconfig.DefaultSysModule,
 		modulesDir:       kconfig.DefaultModulesDir,
 		release:          kernelRelease,
+		kernelLogSize:    syslogBufferSize,
 	}
 	e.openNet = func(ns string) (network, error) { return openNetlink(ns, e.log) }
 	return e
