@@ -12,9 +12,7 @@
  * Module.symvers (a function's declaration does not mean it is exported);
  * the answers are NETOOPS_HAVE_<NAME> in the generated netoops-features.h.
  *
- * The sections stand in for interfaces, never for the driver's logic; where
- * one has to bridge an interface the kernel no longer has at all, it says
- * so and does what that interface did.
+ * The sections stand in for interfaces, never for the driver's logic.
  */
 #ifndef NETOOPS_COMPAT_H
 #define NETOOPS_COMPAT_H
@@ -80,10 +78,10 @@
  */
 #include <linux/hex.h>
 
-/* Kbuild refuses these kernels first; this catches a build that bypasses it. */
-#ifdef CONFIG_PREEMPT_RT
-#error "netoops: PREEMPT_RT kernels are not supported; use a non-rt kernel flavour"
-#endif
+/*
+ * Kbuild refuses kernels without netpoll first (and PREEMPT_RT ones, which
+ * the driver refuses itself); this catches a build that bypasses Kbuild.
+ */
 #if !IS_ENABLED(CONFIG_NETPOLL)
 #error "netoops: this kernel has no CONFIG_NETPOLL"
 #endif
@@ -254,131 +252,6 @@ static inline void do_netpoll_cleanup(struct netpoll *np)
 	netdev_put(np->dev, &np->dev_tracker);
 	np->dev = NULL;
 }
-#endif
-
-/*
- * log_buf_len_get() is exported only by kernels with netoops's own export
- * patch, for a driver that sizes its log copy from it. Elsewhere, give the
- * size the kernel chooses by itself (setup_log_buf(): CONFIG_LOG_BUF_SHIFT,
- * grown for many CPUs); a larger log_buf_len= on the command line is not
- * seen, and a dump that does not fit says it is truncated.
- */
-#ifndef NETOOPS_HAVE_LOG_BUF_LEN_GET
-static inline u32 netoops_compat_log_buf_len(void)
-{
-	u32 len = 1U << CONFIG_LOG_BUF_SHIFT;
-	u32 extra = (num_possible_cpus() - 1) *
-		    (1U << CONFIG_LOG_CPU_MAX_BUF_SHIFT);
-
-	if (extra > len / 2)
-		len = roundup_pow_of_two(len + extra);
-	return len;
-}
-
-#define log_buf_len_get() netoops_compat_log_buf_len()
-#endif
-
-/*
- * netpoll_send_udp() left netpoll in 7.2 (net-next: "netconsole: move
- * netpoll_send_udp() from netpoll"); what stays exported is
- * netpoll_send_skb(). For a driver that still calls netpoll_send_udp(),
- * this builds the same frame that function built and sends it the same way:
- * an skb from GFP_ATOMIC, else from the netpoll's pool (filled by
- * netpoll_setup()), UDP in IPv4 or IPv6 in Ethernet, to np->remote_mac. A
- * packet that finds no skb is dropped, as the kernel's function gave up
- * after its retries.
- */
-#ifndef NETOOPS_HAVE_NETPOLL_SEND_UDP
-static inline void netoops_compat_send_udp(struct netpoll *np,
-					   const char *msg, int len)
-{
-	struct net_device *dev = np->dev;
-	int ip_len = np->ipv6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
-	int udp_len = len + sizeof(struct udphdr);
-	int reserve = LL_RESERVED_SPACE(dev) + ip_len + sizeof(struct udphdr);
-	int size = reserve + len + dev->needed_tailroom;
-	struct sk_buff *skb;
-	struct udphdr *udph;
-	struct ethhdr *eth;
-
-	skb = alloc_skb(size, GFP_ATOMIC);
-	if (!skb) {
-		skb = skb_dequeue(&np->skb_pool);
-		if (skb && skb_tailroom(skb) < size) {
-			kfree_skb(skb);
-			skb = NULL;
-		}
-	}
-	if (!skb)
-		return;
-
-	skb_reserve(skb, reserve);
-	skb_put_data(skb, msg, len);
-
-	udph = skb_push(skb, sizeof(*udph));
-	skb_reset_transport_header(skb);
-	udph->source = htons(np->local_port);
-	udph->dest = htons(np->remote_port);
-	udph->len = htons(udp_len);
-	udph->check = 0;
-
-	if (np->ipv6) {
-		struct ipv6hdr *ip6h;
-
-		udph->check = csum_ipv6_magic(&np->local_ip.in6,
-					      &np->remote_ip.in6, udp_len,
-					      IPPROTO_UDP,
-					      csum_partial(udph, udp_len, 0));
-		if (!udph->check)
-			udph->check = CSUM_MANGLED_0;
-
-		ip6h = skb_push(skb, sizeof(*ip6h));
-		skb_reset_network_header(skb);
-		ip6_flow_hdr(ip6h, 0, 0);
-		ip6h->payload_len = htons(udp_len);
-		ip6h->nexthdr = IPPROTO_UDP;
-		ip6h->hop_limit = 32;
-		ip6h->saddr = np->local_ip.in6;
-		ip6h->daddr = np->remote_ip.in6;
-		skb->protocol = htons(ETH_P_IPV6);
-	} else {
-		struct iphdr *iph;
-
-		udph->check = csum_tcpudp_magic(np->local_ip.ip,
-						np->remote_ip.ip, udp_len,
-						IPPROTO_UDP,
-						csum_partial(udph, udp_len, 0));
-		if (!udph->check)
-			udph->check = CSUM_MANGLED_0;
-
-		iph = skb_push(skb, sizeof(*iph));
-		skb_reset_network_header(skb);
-		iph->version = 4;
-		iph->ihl = 5;
-		iph->tos = 0;
-		iph->tot_len = htons(sizeof(*iph) + udp_len);
-		iph->id = 0;
-		iph->frag_off = 0;
-		iph->ttl = 64;
-		iph->protocol = IPPROTO_UDP;
-		iph->check = 0;
-		iph->saddr = np->local_ip.ip;
-		iph->daddr = np->remote_ip.ip;
-		ip_send_check(iph);
-		skb->protocol = htons(ETH_P_IP);
-	}
-
-	eth = skb_push(skb, ETH_HLEN);
-	skb_reset_mac_header(skb);
-	ether_addr_copy(eth->h_source, dev->dev_addr);
-	ether_addr_copy(eth->h_dest, np->remote_mac);
-	eth->h_proto = skb->protocol;
-	skb->dev = dev;
-
-	netpoll_send_skb(np, skb);
-}
-
-#define netpoll_send_udp(np, msg, len) netoops_compat_send_udp(np, msg, len)
 #endif
 
 #endif /* NETOOPS_COMPAT_H */
