@@ -184,8 +184,10 @@ type guestOpts struct {
 	env     map[string]string
 	files   map[string][]byte
 	smp     int    // vCPUs, default 1
-	cpu     string // -cpu model
+	cpu     string // -cpu model (default NETOOPS_E2E_QEMU_CPU, else QEMU's)
 	qmp     bool   // a QMP socket, for VM.InjectNMI
+	// vm, if set, adjusts the boot before it starts (a firmware boot).
+	vm func(*VMConfig) error
 }
 
 // boot builds the initramfs for script and starts the guest.
@@ -219,10 +221,19 @@ func (s *scenario) boot(script string, o guestOpts) *VM {
 	if o.nic != "" {
 		nic = o.nic
 	}
+	cpu := o.cpu
+	if cpu == "" {
+		cpu = os.Getenv("NETOOPS_E2E_QEMU_CPU")
+	}
 	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout, NIC: nic,
-		SMP: o.smp, CPU: o.cpu, QMP: o.qmp}
+		SMP: o.smp, CPU: cpu, QMP: o.qmp}
 	if o.pcap || os.Getenv("E2E_PCAP") != "" {
 		cfg.Pcap = filepath.Join(dir, "guest-nic.pcap")
+	}
+	if o.vm != nil {
+		if err := o.vm(&cfg); err != nil {
+			s.t.Fatal(err)
+		}
 	}
 	vm, err := StartVM(s.ctx, cfg)
 	if err != nil {

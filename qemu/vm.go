@@ -40,6 +40,18 @@ type VMConfig struct {
 	CPU string
 	// QMP opens a QMP socket (Dir/qmp.sock) for InjectNMI.
 	QMP bool
+	// UEFI, if set, boots through firmware instead of -kernel/-initrd:
+	// Kernel, Initrd and Cmdline are then up to the boot loader on the ESP.
+	UEFI *UEFI
+}
+
+// UEFI is a firmware boot: OVMF's Secure Boot build (q35 with SMM), a
+// writable copy of its variables, and a directory QEMU presents as a FAT
+// disk, the EFI system partition.
+type UEFI struct {
+	Code string // OVMF_CODE, read-only pflash
+	Vars string // OVMF_VARS, written by the guest's firmware
+	ESP  string // directory with EFI/BOOT/BOOTX64.EFI
 }
 
 // VM is a running guest.
@@ -63,6 +75,12 @@ type VM struct {
 // lifts the rate limit on /dev/kmsg, which the scenarios write to.
 const DefaultCmdline = "console=ttyS0,115200 panic=3 rdinit=/init net.ifnames=0 nokaslr printk.devkmsg=on"
 
+// FullCmdline is the kernel command line of the guest: the harness's part,
+// then Cmdline.
+func (c *VMConfig) FullCmdline() string {
+	return strings.TrimSpace(DefaultCmdline + " " + c.Cmdline)
+}
+
 // Args returns the qemu command line for c.
 func (c *VMConfig) Args() []string {
 	mem := c.MemMB
@@ -83,11 +101,22 @@ func (c *VMConfig) Args() []string {
 		"-m", fmt.Sprint(mem), "-smp", fmt.Sprint(smp), "-no-reboot",
 		"-serial", "file:" + filepath.Join(c.Dir, "console.log"),
 		"-serial", "file:" + filepath.Join(c.Dir, "guest.log"),
-		"-kernel", c.Kernel, "-initrd", c.Initrd,
-		"-append", strings.TrimSpace(DefaultCmdline + " " + c.Cmdline),
-		"-netdev", netdev,
-		"-device", nic + ",netdev=n0,mac=52:54:00:12:34:56",
 	}
+	if u := c.UEFI; u != nil {
+		args = append(args, "-machine", "q35,smm=on",
+			"-global", "driver=cfi.pflash01,property=secure,value=on",
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+u.Code,
+			"-drive", "if=pflash,format=raw,unit=1,file="+u.Vars,
+			"-drive", "if=none,id=esp,format=raw,readonly=on,file=fat:"+u.ESP,
+			"-device", "virtio-blk-pci,drive=esp")
+	} else {
+		args = append(args, "-kernel", c.Kernel, "-initrd", c.Initrd,
+			"-append", c.FullCmdline())
+	}
+	args = append(args,
+		"-netdev", netdev,
+		"-device", nic+",netdev=n0,mac=52:54:00:12:34:56",
+	)
 	if c.Pcap != "" {
 		args = append(args, "-object", "filter-dump,id=f0,netdev=n0,file="+c.Pcap)
 	}

@@ -307,6 +307,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 					return catalog.Show(stdout, d, color)
 				},
 			},
+			manCommand(stdout),
 		},
 	}
 }

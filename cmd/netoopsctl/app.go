@@ -102,7 +102,7 @@ DEST is an IPv4 or IPv6 address, optionally with a port: 192.0.2.10:514,
 			{
 				Name:         "show",
 				Usage:        "show the configuration, counters and warnings",
-				Description:  "Prints targets and their state, reasons, copies, label, boot id and counters, and warns about settings that silently lose dumps (kdump without crash_kexec_post_notifiers, a target device enslaved to a bond or bridge, a device netpoll cannot use, a target in state down, a target that no longer matches the route or the next hop's MAC; looking sends nothing).",
+				Description:  "Prints whether netoops is built into the kernel or a module (with the module's version, srcversion and taint flags), targets and their state, reasons, copies, label, boot id and counters, and warns about settings that silently lose dumps (kdump without crash_kexec_post_notifiers, a target device enslaved to a bond or bridge, a device netpoll cannot use, a target in state down, a target that no longer matches the route or the next hop's MAC; looking sends nothing).",
 				Flags:        []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"}},
 				Action:       func(ctx context.Context, cmd *cli.Command) error { return cmdShow(ctx, cmd, e) },
 				OnUsageError: usageErr,

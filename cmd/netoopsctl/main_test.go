@@ -151,6 +151,9 @@ func newHarness(t *testing.T) *harness {
 		kexecCrashLoaded: h.kexec,
 		kernelLogSize:    func() (int, error) { return 1 << 20, nil },
 		cmdline:          h.cmdline,
+		sysModule:        filepath.Join(h.tmp, "sys/module/netoops"),
+		modulesDir:       filepath.Join(h.tmp, "lib/modules"),
+		release:          func() string { return "6.1.0-50-amd64" },
 	}
 	return h
 }

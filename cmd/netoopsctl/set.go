@@ -189,7 +189,8 @@ func (sp *targetSpec) desired(cur *kconfig.Config, t kconfig.Target) (*kconfig.C
 }
 
 func openStore(cmd *cli.Command, e *env) (kconfig.Store, error) {
-	return e.openStore(cmd.String("sysctl-root"))
+	s, err := e.openStore(cmd.String("sysctl-root"))
+	return s, notPresentHint(err, e)
 }
 
 // checkNetnsTarget refuses to write targets resolved in another network

@@ -18,7 +18,7 @@ import (
 const DefaultRoot = "/proc/sys/kernel/netoops"
 
 // ErrNotPresent means the sysctl directory does not exist: netoops is not
-// built into (or loaded in) this kernel.
+// built into this kernel, or its module is not loaded.
 var ErrNotPresent = errors.New("netoops is not in this kernel")
 
 // A Store reads and writes the files of the sysctl directory by name.
@@ -43,7 +43,7 @@ func NewDirStore(root string) (*DirStore, error) {
 	fi, err := os.Stat(root)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w (%s does not exist; is the kernel built with CONFIG_NETOOPS?)", ErrNotPresent, root)
+			return nil, fmt.Errorf("%w (%s does not exist)", ErrNotPresent, root)
 		}
 		return nil, err
 	}
