@@ -58,11 +58,17 @@ exercise() {
 `
 
 // panicDump waits for the catcher's panic dump.
-func (s *scenario) panicDump(cat *Catcher, timeout time.Duration) (Event, []Event) {
+func (s *scenario) panicDump(cat *Catcher, timeout time.Duration, others ...int) (Event, []Event) {
 	s.t.Helper()
+	// The catcher stores dumps in parallel: one sent before the panic
+	// may be stored after it.
+	want := 1
+	for _, n := range others {
+		want += n
+	}
 	evs, err := cat.WaitEvents(s.ctx, timeout, func(evs []Event) bool {
 		for _, e := range evs {
-			if e.Reason == "panic" && e.Complete {
+			if e.Reason == "panic" && e.Complete && len(evs) >= want {
 				return true
 			}
 		}
@@ -118,7 +124,7 @@ sleep 60
 fail "no panic"
 `, guestOpts{cmdline: "log_buf_len=2M loglevel=6", quiet: true, smp: 2, cpu: smpCPU, timeout: 300 * time.Second,
 		env: map[string]string{"E2E_PORT": itoa(ports[0]), "P": "/proc/sys/kernel/netoops"}})
-	ev, evs := s.panicDump(cat, 240*time.Second)
+	ev, evs := s.panicDump(cat, 240*time.Second, 1)
 	s.waitExit(vm)
 	console := vm.ReadConsole()
 	if !strings.Contains(console, "E2E-CRASH while the test dump runs") {
@@ -337,7 +343,7 @@ echo c > /proc/sysrq-trigger
 sleep 60
 fail "no panic"
 `, guestOpts{env: map[string]string{"E2E_PORT": itoa(ports[0])}})
-	ev, evs := s.panicDump(cat, 200*time.Second)
+	ev, evs := s.panicDump(cat, 200*time.Second, 3)
 	s.waitExit(vm)
 	var reasons []string
 	for _, e := range evs {
@@ -376,7 +382,9 @@ echo c > /proc/sysrq-trigger
 sleep 60
 fail "no panic"
 `, guestOpts{env: map[string]string{"E2E_PORT": itoa(ports[0])}})
-	ev, evs := s.panicDump(cat, 200*time.Second)
+	// The test dump the fault cut short is stored partial only after
+	// the catcher's --idle; the one after it and the panic come first.
+	ev, evs := s.panicDump(cat, 200*time.Second, 1)
 	s.waitExit(vm)
 	console := vm.ReadConsole()
 	if !strings.Contains(console, "E2E-AFTER-FAULT") {
