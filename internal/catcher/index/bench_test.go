@@ -109,6 +109,82 @@ func BenchmarkQueries(b *testing.B) {
 	}
 }
 
+// BenchmarkFiltered is the filtered questions of catcher ls and the
+// pages (--signature, --release, --host, --since and their
+// combinations) over the same index: groups, a page of dumps with the
+// total, the chart's buckets. The day starts at a time that is not on
+// the hour (as ?since=24h and --since 24h give), its dumps are about
+// 14,000 of the 100,000; a release has about a quarter of the dumps, the
+// biggest group about an eighth.
+func BenchmarkFiltered(b *testing.B) {
+	_, x := benchStore(b)
+	ctx := context.Background()
+	end := synthEpoch.Add(7 * 24 * time.Hour)
+	day := end.Add(-24*time.Hour + 17*time.Minute + 3*time.Second)
+	ds, _, err := x.Dumps(ctx, catalog.Filter{}, catalog.Page{Limit: 1, Offset: 5000})
+	if err != nil || len(ds) != 1 {
+		b.Fatal(err)
+	}
+	host := ds[0].Dir
+	gs, _, _ := x.Groups(ctx, catalog.Filter{}, catalog.Page{})
+	big := gs[0]
+	for _, g := range gs {
+		if g.Dumps > big.Dumps {
+			big = g
+		}
+	}
+	const rel = "7.2.1-amd64"
+	filters := []struct {
+		name string
+		f    catalog.Filter
+	}{
+		{"since-1d", catalog.Filter{Since: day}},
+		{"since-6d", catalog.Filter{Since: day.Add(-5 * 24 * time.Hour)}},
+		{"release", catalog.Filter{Release: rel}},
+		{"release-since-1d", catalog.Filter{Release: rel, Since: day}},
+		{"signature", catalog.Filter{Signature: big.Signature}},
+		{"signature-since-1d", catalog.Filter{Signature: big.Signature, Since: day}},
+		{"signature-release", catalog.Filter{Signature: big.Signature, Release: rel}},
+		{"signature-release-since-1d", catalog.Filter{Signature: big.Signature, Release: rel, Since: day}},
+		{"host-since-6d", catalog.Filter{Host: host, Since: day.Add(-5 * 24 * time.Hour)}},
+	}
+	for _, c := range filters {
+		b.Run("groups/"+c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if g, _, err := x.Groups(ctx, c.f, catalog.Page{Limit: 50}); err != nil || len(g) == 0 {
+					b.Fatalf("%d groups, %v", len(g), err)
+				}
+			}
+		})
+	}
+	for _, c := range filters {
+		b.Run("dumps/"+c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if d, _, err := x.Dumps(ctx, c.f, catalog.Page{Limit: 50}); err != nil || len(d) == 0 {
+					b.Fatalf("%d dumps, %v", len(d), err)
+				}
+			}
+		})
+	}
+	for _, c := range filters {
+		// The chart of the last 48 hours, as the pages ask for it.
+		f := c.f
+		if start := end.Add(-48 * time.Hour); f.Since.Truncate(time.Hour).Before(start) {
+			f.Since = start
+		} else {
+			f.Since = f.Since.Truncate(time.Hour)
+		}
+		f.Until = end
+		b.Run("chart-48h/"+c.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if h, err := x.Hourly(ctx, f); err != nil || len(h) == 0 {
+					b.Fatalf("%d buckets, %v", len(h), err)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkRebuild builds the index of 100,000 dumps from their
 // sidecars (a missing or replaced index file); run with -benchtime 1x.
 func BenchmarkRebuild(b *testing.B) {

@@ -18,7 +18,8 @@ import (
 // BenchmarkPages is the server time of the pages over an index of
 // 100,000 synthetic dumps (internal/catcher/index's TestSameAnswersAsScan
 // checks the index's answers): the groups page with its chart and
-// timelines, a group's first page of dumps, a host's dumps, the chart.
+// timelines, a group's first page of dumps, a host's dumps, the chart,
+// and the groups and a group filtered by time and release.
 func BenchmarkPages(b *testing.B) {
 	dir, err := os.MkdirTemp("", "netoops-web-bench-")
 	if err != nil {
@@ -47,6 +48,10 @@ func BenchmarkPages(b *testing.B) {
 		{"host", "/host/" + url.PathEscape(ds[0].Dir)},
 		{"chart-7d", "/chart?hours=168"},
 		{"groups-since-1d", "/?since=24h"},
+		{"groups-release", "/?release=7.2.1-amd64"},
+		{"groups-release-since-1d", "/?release=7.2.1-amd64&since=24h"},
+		{"group-since-1d", "/group/" + gs[0].Signature + "?since=24h"},
+		{"group-release", "/group/" + gs[0].Signature + "?release=7.2.1-amd64"},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
