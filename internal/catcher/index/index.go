@@ -160,6 +160,9 @@ func (x *DB) Put(ctx context.Context, recs ...Record) error {
 // writer holds the prepared statements of one transaction.
 type writer struct {
 	del, ins *sql.Stmt
+	// bulk: the table was empty when the transaction began and each
+	// record is new, so put deletes nothing first.
+	bulk bool
 }
 
 func newWriter(ctx context.Context, tx *sql.Tx) (*writer, error) {
@@ -186,8 +189,10 @@ func (w *writer) remove(ctx context.Context, dir, name string) error {
 }
 
 func (w *writer) put(ctx context.Context, r *Record) error {
-	if err := w.remove(ctx, r.Dir, r.Name); err != nil {
-		return err
+	if !w.bulk {
+		if err := w.remove(ctx, r.Dir, r.Name); err != nil {
+			return err
+		}
 	}
 	e := &r.Entry
 	_, err := w.ins.ExecContext(ctx, e.Dir, e.Name, e.Host, e.HostDir, e.Label, e.BootID, int64(e.DumpSeq),

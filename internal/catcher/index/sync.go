@@ -86,8 +86,9 @@ func (x *DB) Sync(ctx context.Context) (SyncStats, error) {
 	b := &batch{x: x}
 	defer b.abort()
 	if len(known) == 0 {
-		// A new index: one transaction, without the triggers, the
-		// aggregates computed at the end.
+		// A new index: one transaction, without the triggers and the
+		// dumps' indexes, each created again (and the aggregates
+		// computed) at the end.
 		var n int
 		if err := x.db.QueryRowContext(ctx, `SELECT count(*) FROM dumps`).Scan(&n); err != nil {
 			return st, err
@@ -96,10 +97,10 @@ func (x *DB) Sync(ctx context.Context) (SyncStats, error) {
 			if err := b.begin(ctx); err != nil {
 				return st, err
 			}
-			if _, err := b.tx.ExecContext(ctx, dropTriggers); err != nil {
+			if _, err := b.tx.ExecContext(ctx, dropTriggers+dropDumpIndexes); err != nil {
 				return st, err
 			}
-			b.bulk = true
+			b.bulk, b.w.bulk = true, true
 		}
 	}
 	seen := map[string]bool{}
@@ -163,7 +164,7 @@ func (x *DB) Sync(ctx context.Context) (SyncStats, error) {
 		}
 	}
 	if b.bulk {
-		if _, err := b.tx.ExecContext(ctx, aggregateSQL+triggers); err != nil {
+		if _, err := b.tx.ExecContext(ctx, dumpIndexes+aggregateSQL+triggers); err != nil {
 			return st, err
 		}
 	}
@@ -237,22 +238,24 @@ func (b *batch) syncDir(ctx context.Context, dir string, st *SyncStats) error {
 		return err
 	}
 	have := map[string]Stamp{}
-	rows, err := b.tx.QueryContext(ctx, `SELECT name, f_size, f_mtime, f_ino FROM dumps WHERE dir = ?`, dir)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var n string
-		var s Stamp
-		if err := rows.Scan(&n, &s.Size, &s.Mtime, &s.Ino); err != nil {
-			rows.Close()
+	if !b.bulk { // else none
+		rows, err := b.tx.QueryContext(ctx, `SELECT name, f_size, f_mtime, f_ino FROM dumps WHERE dir = ?`, dir)
+		if err != nil {
 			return err
 		}
-		have[n] = s
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
+		for rows.Next() {
+			var n string
+			var s Stamp
+			if err := rows.Scan(&n, &s.Size, &s.Mtime, &s.Ino); err != nil {
+				rows.Close()
+				return err
+			}
+			have[n] = s
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
 	}
 	present := map[string]bool{}
 	for _, e := range ents {
