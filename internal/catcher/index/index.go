@@ -160,6 +160,7 @@ func (x *DB) Put(ctx context.Context, recs ...Record) error {
 // writer holds the prepared statements of one transaction.
 type writer struct {
 	del, ins *sql.Stmt
+	dir      *sql.Stmt // records a host directory's time (Sync)
 	// bulk: the table was empty when the transaction began and each
 	// record is new, so put deletes nothing first.
 	bulk bool
@@ -175,12 +176,20 @@ func newWriter(ctx context.Context, tx *sql.Tx) (*writer, error) {
 		del.Close()
 		return nil, err
 	}
-	return &writer{del: del, ins: ins}, nil
+	dir, err := tx.PrepareContext(ctx, `INSERT INTO hostdirs VALUES (?, ?, ?)
+		ON CONFLICT DO UPDATE SET mtime = excluded.mtime, listed_at = excluded.listed_at`)
+	if err != nil {
+		del.Close()
+		ins.Close()
+		return nil, err
+	}
+	return &writer{del: del, ins: ins, dir: dir}, nil
 }
 
 func (w *writer) close() {
 	w.del.Close()
 	w.ins.Close()
+	w.dir.Close()
 }
 
 func (w *writer) remove(ctx context.Context, dir, name string) error {
