@@ -60,6 +60,21 @@ func where(f catalog.Filter) (string, []any) {
 	return c.sql(), c.args
 }
 
+// dumpsOf is the dumps table (as alias, "" for none) that serves the
+// filter f: with a host, through dumps_dir (the host's few dumps), which
+// the planner would otherwise pass over for the index on release or
+// signature, whose rows are a large part of the store.
+func dumpsOf(f catalog.Filter, alias string) string {
+	t := "dumps"
+	if alias != "" {
+		t += " " + alias
+	}
+	if f.Host != "" {
+		t += " INDEXED BY dumps_dir"
+	}
+	return t
+}
+
 func anys[T any](s []T) []any {
 	out := make([]any, len(s))
 	for i, v := range s {
@@ -321,11 +336,19 @@ func (x *DB) Dumps(ctx context.Context, f catalog.Filter, p catalog.Page) ([]cat
 		for _, v := range n {
 			total += v
 		}
-	} else if err := x.db.QueryRowContext(ctx, `SELECT count(*) FROM dumps`+w, args...).Scan(&total); err != nil {
+	} else if err := x.db.QueryRowContext(ctx, `SELECT count(*) FROM `+dumpsOf(f, "")+w, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	l, largs := limit(p)
-	rows, err := x.db.QueryContext(ctx, `SELECT `+dumpCols+` FROM dumps`+w+` ORDER BY t DESC, dir DESC, name DESC`+l, append(args, largs...)...)
+	const order = ` ORDER BY t DESC, dir DESC, name DESC`
+	q := `SELECT ` + dumpCols + ` FROM ` + dumpsOf(f, "") + w + order + l
+	if p.Offset > 0 {
+		// A later page: its rows' ids from the index that has the
+		// filter's columns and the order (dumpIndexes), skipping the
+		// rows before them there, then its rows.
+		q = `SELECT ` + dumpCols + ` FROM dumps WHERE rowid IN (SELECT rowid FROM ` + dumpsOf(f, "") + w + order + l + `)` + order
+	}
+	rows, err := x.db.QueryContext(ctx, q, append(args, largs...)...)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -534,13 +557,13 @@ func (x *DB) groupsScan(ctx context.Context, f catalog.Filter, p catalog.Page) (
 	w, args := where(f)
 	l, largs := limit(p)
 	var total int
-	if err := x.db.QueryRowContext(ctx, `SELECT count(DISTINCT signature) FROM dumps`+w, args...).Scan(&total); err != nil {
+	if err := x.db.QueryRowContext(ctx, `SELECT count(DISTINCT signature) FROM `+dumpsOf(f, "")+w, args...).Scan(&total); err != nil {
 		return nil, 0, err
 	}
 	// Titles from the groups table: every dump of a signature has its
 	// title, and the covering index dumps_t then serves a time filter
 	// without reading the rows.
-	from := `dumps d`
+	from := dumpsOf(f, "d")
 	if f.Signature == "" && !f.NoReport && f.Host == "" && f.Release == "" {
 		// Only a time range: the planner would rather walk
 		// dumps_sig (for the GROUP BY) through every dump.
@@ -569,7 +592,7 @@ func (x *DB) groupsScan(ctx context.Context, f catalog.Filter, p catalog.Page) (
 	if err := rows.Err(); err != nil || len(out) == 0 {
 		return out, total, err
 	}
-	rq := `SELECT DISTINCT signature, release FROM dumps` + w + ` ORDER BY signature, release`
+	rq := `SELECT DISTINCT signature, release FROM ` + dumpsOf(f, "") + w + ` ORDER BY signature, release`
 	rows, err = x.db.QueryContext(ctx, rq, args...)
 	if err != nil {
 		return nil, 0, err
@@ -599,7 +622,7 @@ func (x *DB) Hourly(ctx context.Context, f catalog.Filter) ([]catalog.Bucket, er
 	a, ok := attrOf(f)
 	if !ok {
 		w, args := where(f)
-		qs = append(qs, query{`SELECT hour, signature, count(*) FROM dumps` + w + ` GROUP BY hour, signature ORDER BY hour, signature`, args})
+		qs = append(qs, query{`SELECT hour, signature, count(*) FROM ` + dumpsOf(f, "") + w + ` GROUP BY hour, signature ORDER BY hour, signature`, args})
 	} else {
 		s := spanOf(f)
 		edge := func(e [2]int64) query {

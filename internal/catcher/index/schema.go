@@ -4,8 +4,10 @@ package index
 // another version is rebuilt from the sidecars. 3 added the per-host and
 // per-release aggregates with their times (group_hosts.last,
 // group_releases' hosts, first and last, release_hosts,
-// release_hourly) and the index dumps_sig_rel, and dropped dumps_tsd.
-const schemaVersion = 3
+// release_hourly) and the index dumps_sig_rel, and dropped dumps_tsd. 4
+// ends the dumps' indexes with the list's order (t, dir, name), so that
+// a later page is found in the index alone.
+const schemaVersion = 4
 
 // schema creates the tables. dumps has one row per sidecar; the others
 // are aggregates the triggers keep equal to what a GROUP BY over dumps
@@ -77,12 +79,15 @@ CREATE TABLE hostdirs (dir TEXT PRIMARY KEY, mtime INTEGER NOT NULL, listed_at I
 // signature, the counts of a part of an hour; dumps_sig and
 // dumps_sig_rel a group's dumps and its first and last time (with a
 // release); dumps_dir a host's dumps; dumps_release a release's dumps.
+// Each ends with the list's order (t, dir, name): the rows of a later
+// page are found by walking the index alone, without reading the rows
+// before them (Dumps).
 const dumpIndexes = `
 CREATE INDEX dumps_t ON dumps (t, dir, name, signature);
-CREATE INDEX dumps_sig ON dumps (signature, t);
-CREATE INDEX dumps_sig_rel ON dumps (signature, release, t);
-CREATE INDEX dumps_dir ON dumps (dir, t);
-CREATE INDEX dumps_release ON dumps (release, t);
+CREATE INDEX dumps_sig ON dumps (signature, t, dir, name);
+CREATE INDEX dumps_sig_rel ON dumps (signature, release, t, dir, name);
+CREATE INDEX dumps_dir ON dumps (dir, t, name);
+CREATE INDEX dumps_release ON dumps (release, t, dir, name);
 `
 
 const dropDumpIndexes = `DROP INDEX dumps_t; DROP INDEX dumps_sig; DROP INDEX dumps_sig_rel;
