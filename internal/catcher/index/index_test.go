@@ -264,6 +264,40 @@ func TestSameAnswersAsScan(t *testing.T) {
 		t.Fatalf("sync after changes: %+v, %v", st, err)
 	}
 	sameAnswers(t, x, dir, around(moved, a.When)...)
+
+	// Retention: the oldest tenth of the dumps removed, as an expiry
+	// of old dumps does, in many host directories; Sync drops their
+	// records, and the groups, hosts, releases and first times they
+	// held.
+	scan, _ = catalog.Scan(dir)
+	expired := scan.Entries[len(scan.Entries)*9/10:] // newest first
+	for _, e := range expired {
+		if err := os.Remove(filepath.Join(dir, e.Dir, e.Name+".json")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err = x.Sync(ctx); err != nil || st.Removed != len(expired) {
+		t.Fatalf("sync after retention removed %d: %+v, %v", len(expired), st, err)
+	}
+	cut := expired[0].When
+	sameAnswers(t, x, dir, catalog.Filter{Since: cut}, catalog.Filter{Since: cut.Add(time.Hour)},
+		catalog.Filter{Release: expired[0].Release, Since: cut})
+
+	// A rebuild of the same store (the index file lost) answers the
+	// same.
+	x.Close()
+	for _, p := range []string{"", "-wal", "-shm"} {
+		os.Remove(DefaultPath(dir) + p)
+	}
+	y, err := Open(DefaultPath(dir), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	if st, err = y.Sync(ctx); err != nil || st.Read != len(scan.Entries)-len(expired) || st.Bad != 1 {
+		t.Fatalf("rebuild: %+v, %v (want %d read)", st, err, len(scan.Entries)-len(expired))
+	}
+	sameAnswers(t, y, dir, catalog.Filter{Since: cut}, catalog.Filter{Release: expired[0].Release, Since: cut})
 }
 
 func hasDump(es []catalog.Entry, dir, sig, rel string) bool {
