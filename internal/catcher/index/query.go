@@ -489,6 +489,7 @@ func (x *DB) groupsAgg(ctx context.Context, f catalog.Filter, a attr, big bool, 
 		return out, total, nil
 	}
 	var rc cond
+	a.add(&rc, "") // the signature: sigs is nil for all the groups
 	inSigs(&rc, "signature", sigs)
 	if since {
 		rc.add("last >= ?", from)
@@ -531,6 +532,9 @@ func (x *DB) sinceFirstHosts(ctx context.Context, a attr, from int64, big bool, 
 			(SELECT min(t) FROM dumps d WHERE d.signature = g.signature AND d.release = g.release AND d.t >= ?1), ` +
 			fmt.Sprintf(hosts, "release_hosts", " AND h.release = g.release") + ` FROM group_releases g`
 		c.add("g.release = ?", a.rel)
+	}
+	if a.hasSig { // sigs is nil for all the groups
+		c.add("g.signature = ?", a.sig)
 	}
 	inSigs(&c, "g.signature", sigs)
 	rows, err := x.db.QueryContext(ctx, q+c.sql(), c.args...)
