@@ -1,0 +1,34 @@
+package qemu
+
+import (
+	"regexp"
+	"strings"
+)
+
+// splatRE matches the first line of a report of the debug kernel's
+// checkers (qemu/kernel-debug.config): lockdep, RCU's lockdep checks,
+// might_sleep() in atomic context, preemption and spinlock debugging,
+// KASAN, UBSAN, DEBUG_NET's warnings (from net/ or drivers/net/, in 6.x's
+// "WARNING: CPU: N PID: N at FILE" and 7.x's "WARNING: FILE:LINE at"
+// formats) and RCU stalls. Crashes a scenario causes on purpose (an oops,
+// a BUG, a panic) are not splats.
+var splatRE = regexp.MustCompile(`WARNING: possible (circular|recursive) locking|` +
+	`WARNING: possible irq lock inversion|WARNING: inconsistent lock state|` +
+	`WARNING: suspicious RCU usage|WARNING: bad unlock balance|WARNING: lock held|` +
+	`WARNING: held lock freed|WARNING: bad contention detected|` +
+	`BUG: sleeping function called from invalid context|BUG: Invalid wait context|` +
+	`BUG: scheduling while atomic|BUG: spinlock|BUG: using smp_processor_id\(\) in preemptible|` +
+	`BUG: using __this_cpu_|DEBUG_LOCKS_WARN_ON|BUG: KASAN: |UBSAN: |` +
+	`WARNING: CPU: \d+ PID: \d+ at (net|drivers/net)/|WARNING: (net|drivers/net)/\S+:\d+ at |` +
+	`rcu: INFO: rcu_\w+ (self-)?detected stall|preempt count underflow`)
+
+// Splats returns the console lines that start a debug checker's report.
+func Splats(console string) []string {
+	var l []string
+	for _, line := range strings.Split(console, "\n") {
+		if splatRE.MatchString(line) {
+			l = append(l, strings.TrimSpace(line))
+		}
+	}
+	return l
+}
