@@ -726,6 +726,29 @@ static bool netoops_napi_pollable(struct net_device *dev,
 	return serves;
 }
 
+/*
+ * Calls into the driver run with bottom halves off, as the stack's own
+ * transmit path and NAPI polls do (drivers count on it, for example for
+ * per-CPU socket buffer caches), unless already in interrupt context.
+ * _local_bh_enable() then leaves a softirq the driver raised pending
+ * instead of running it or waking ksoftirqd (whose run queue lock a CPU
+ * that panic() stopped may hold). A fault inside the driver call thus
+ * counts as one in interrupt context, as it would on those paths.
+ */
+static bool netoops_driver_bh_off(void)
+{
+	if (in_interrupt())
+		return false;
+	local_bh_disable();
+	return true;
+}
+
+static void netoops_driver_bh_on(bool bh)
+{
+	if (bh)
+		_local_bh_enable();
+}
+
 /* Poll @napi for transmit completions (budget 0), as netpoll does. */
 static void netoops_poll_one(struct netoops_dump *d, struct napi_struct *napi,
 			     int cpu)
@@ -740,7 +763,10 @@ static void netoops_poll_one(struct netoops_dump *d, struct napi_struct *napi,
 	netoops_hold(d, &d->hold_napi, napi);
 	netoops_fault(NETOOPS_FAULT_POLL);
 	if (netoops_enter_driver(&d->hold_napi, napi)) {
+		bool bh = netoops_driver_bh_off();
+
 		napi->poll(napi, 0);
+		netoops_driver_bh_on(bh);
 		netoops_leave_driver(&d->hold_napi, napi);
 	}
 	if (netoops_unhold(&d->hold_napi, napi))
@@ -840,9 +866,13 @@ static netdev_tx_t netoops_xmit_queue(struct netoops_dump *d,
 	netoops_fault(NETOOPS_FAULT_XMIT);
 	if (!netoops_txq_blocked(txq) &&
 	    netoops_enter_driver(&d->hold_txq, txq)) {
+		bool bh;
+
 		netoops_fault(NETOOPS_FAULT_DRIVER);
 		skb_set_queue_mapping(skb, i);
+		bh = netoops_driver_bh_off();
 		status = netdev_start_xmit(skb, dev, txq, false);
+		netoops_driver_bh_on(bh);
 		netoops_leave_driver(&d->hold_txq, txq);
 	}
 	if (netoops_unhold(&d->hold_txq, txq))
@@ -992,11 +1022,6 @@ static void netoops_reset_skb(struct sk_buff *skb, struct netoops_tx *tx,
 
 /*
  * Send one piece to one target, with interrupts off for this packet only.
- * A panic in task context also turns bottom halves off, as on the stack's
- * own transmit path: a softirq the driver raises then stays pending instead
- * of waking ksoftirqd, whose run queue lock a stopped CPU may hold. Not for
- * other dumps: the other CPUs run, and with bottom halves off a fault
- * inside the dump would count as one in interrupt context and panic.
  * Returns 0 when the driver took the packet, -ECANCELED when another dump
  * or a writer stopped this one.
  */
@@ -1017,7 +1042,6 @@ static int netoops_send_piece(struct netoops_dump *d, int t,
 	struct sk_buff *skb;
 	int err = -ENETDOWN;
 	unsigned int slot;
-	bool bh;
 
 	netoops_deadline_init(&dl, min_t(u64, NETOOPS_TX_WAIT_NS, budget->ns),
 			      NETOOPS_POLL_US);
@@ -1025,9 +1049,6 @@ static int netoops_send_piece(struct netoops_dump *d, int t,
 	steps = dl.steps;
 
 	local_irq_save(flags);
-	bh = d->reason == NETOOPS_REASON_PANIC && !in_interrupt();
-	if (bh)
-		local_bh_disable();
 	if (!netoops_dev_usable(dev))
 		goto out;
 	/* The MTU may have shrunk since the dump was planned. */
@@ -1064,8 +1085,6 @@ static int netoops_send_piece(struct netoops_dump *d, int t,
 	}
 	clear_bit_unlock(slot, tx->claimed);
 out:
-	if (bh)
-		_local_bh_enable();
 	local_irq_restore(flags);
 	if (err == -ETIMEDOUT && !netoops_still_owner(d))
 		err = -ECANCELED;
@@ -1620,10 +1639,12 @@ static struct net_device *netoops_bond_slave(const struct netoops_target *nt,
 	struct net_device *slave;
 	struct sk_buff *skb;
 
-	skb = alloc_skb(ETH_HLEN + sizeof(struct ipv6hdr) +
+	skb = alloc_skb(ALIGN(ETH_HLEN, 4) + sizeof(struct ipv6hdr) +
 			sizeof(struct udphdr), GFP_KERNEL);
 	if (!skb)
 		return NULL;
+	/* The IP header aligned, as netoops_build_frame() expects. */
+	skb_reserve(skb, ALIGN(ETH_HLEN, 4) - ETH_HLEN);
 	skb->dev = bond;
 	netoops_build_frame(skb, nt, bond->dev_addr, 0, 0, NULL, 0, NULL, 0);
 	rcu_read_lock();
