@@ -11,6 +11,8 @@ func TestSplats(t *testing.T) {
 [    2.4] WARNING: drivers/net/netoops.c:700 at netoops_build_frame+0x1/0x2, CPU#0: sh/1
 [    2.5] BUG: sleeping function called from invalid context at kernel/sched/core.c:1
 [    2.6] BUG: KASAN: slab-out-of-bounds in netoops_send_piece+0x1/0x2
+[    2.65] BUG: KASAN: null-ptr-deref in lkdtm_EXCEPTION+0xf/0x1a
+[    2.66] WARNING: net/core/skbuff.c:1529 at napi_consume_skb+0x35/0xc2, CPU#0: pr/netcon0/41
 [    2.7] Kernel panic - not syncing: sysrq triggered crash
 `
 	got := Splats(console)

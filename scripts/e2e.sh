@@ -27,8 +27,11 @@ export NETOOPS_E2E_REQUIRE=1
 GO=${GO:-go}
 
 # The scenarios the debug kernel runs: the crash path's, where lock, RCU
-# and context checking has something to check.
-DEBUG_RUN_DEFAULT='^(TestSysrqPanic|TestTestDump|TestSMPPanicDuringTestDump|TestNMIPanic|TestNetconsoleBusy|TestOopsNoHang|TestFaultInDump|TestShootdownDuringTestDump|TestNMIDuringTestDump|TestMultiQueue|TestStackedBond|TestStackedVLAN|TestShutdownDump|TestDownDevice)$'
+# and context checking has something to check. Not TestFaultInDump: its
+# injected oopses kill a task inside netoops's RCU read-side section with
+# interrupts off, which the checkers then report from the exit path (a
+# consequence of the oops the scenario makes, not a bug of its own).
+DEBUG_RUN_DEFAULT='^(TestSysrqPanic|TestTestDump|TestSMPPanicDuringTestDump|TestNMIPanic|TestNetconsoleBusy|TestOopsNoHang|TestShootdownDuringTestDump|TestNMIDuringTestDump|TestMultiQueue|TestStackedBond|TestStackedVLAN|TestShutdownDump|TestDownDevice)$'
 
 # run_suite KERNEL CONFIG OUTDIR [RUN]: the suite (or the scenarios RUN
 # matches) on one kernel.
