@@ -32,26 +32,33 @@
  * code that follows it, and kernel headers must see the real name.
  */
 #include <linux/atomic.h>
+#include <linux/bottom_half.h>
+#include <linux/completion.h>
 #include <linux/ctype.h>
+#include <linux/debug_locks.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/etherdevice.h>
 #include <linux/fault-inject.h>
 #include <linux/if_arp.h>
 #include <linux/if_ether.h>
+#include <linux/if_vlan.h>
 #include <linux/inet.h>
 #include <linux/inetdevice.h>
 #include <linux/ip.h>
 #include <linux/ipv6.h>
 #include <linux/kmsg_dump.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
 #include <linux/netpoll.h>
 #include <linux/nmi.h>
+#include <linux/panic.h>
 #include <linux/printk.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
+#include <linux/reboot.h>
 #include <linux/rtnetlink.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
@@ -69,6 +76,7 @@
 #include <net/ip.h>
 #include <net/ip6_checksum.h>
 #include <net/ipv6.h>
+#include <net/net_debug.h>
 #include <net/udp.h>
 /*
  * 7.x moved mac_pton() and the hex helpers out of kernel.h into this header;
@@ -253,5 +261,29 @@ static inline void do_netpoll_cleanup(struct netpoll *np)
 	np->dev = NULL;
 }
 #endif
+
+/* kzalloc_obj() (7.0, backported to 6.12.y): the object's own size. */
+#ifndef NETOOPS_HAVE_KZALLOC_OBJ
+#define kzalloc_obj(obj) kzalloc(sizeof(obj), GFP_KERNEL)
+#endif
+
+/*
+ * panic_in_progress() is not exported by 6.1, nor is panic_cpu. The driver
+ * asks it to send no oops dump while a panic is under way; without it, that
+ * holds from the moment the panic's own dump started (netoops_panic_dumped,
+ * the driver's once-per-boot flag): an oops on another CPU between panic()'s
+ * start and its kmsg dump may still send an oops dump, which the panic dump
+ * then takes over from.
+ */
+#ifndef NETOOPS_HAVE_PANIC_IN_PROGRESS
+#define panic_in_progress() (atomic_read(&netoops_panic_dumped) != 0)
+#endif
+
+/*
+ * Structure members some kernels lack (struct netdev_queue's napi,
+ * struct net_device's lltx, struct netpoll's skb_pool) cannot be stood in
+ * for by a macro: the Makefile rewrites the lines that use them in its
+ * copy of the driver (netoops-src.c).
+ */
 
 #endif /* NETOOPS_COMPAT_H */

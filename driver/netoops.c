@@ -3,55 +3,69 @@
  * netoops: send the kernel log over UDP when the kernel oopses or panics.
  *
  * netoops registers a kmsg dumper. When the kernel dumps its log, netoops
- * copies the whole log (with syslog prefixes) into a buffer reserved when
- * the first target was configured, cuts it into pieces that fit the device
+ * copies the log (with syslog prefixes) into a buffer reserved when the
+ * first target was configured, cuts it into pieces that fit the device
  * MTU and sends them, last piece first, in UDP packets it builds itself in
- * socket buffers it allocated beforehand. The whole sequence is sent several
- * times. The packet format is described in
+ * socket buffers it allocated beforehand. The whole sequence is sent
+ * several times. The packet format is described in
  * Documentation/networking/netoops.rst.
  *
- * The dump path allocates and frees nothing, defers nothing to a work item,
- * takes no lock that a writer or another CPU can hold (only the device's
- * transmit lock, with a trylock) and waits for nothing longer than a bounded
- * time:
+ * netoops's own code, while dumping, allocates and frees nothing, defers
+ * nothing to a work item, takes no lock but a device's transmit queue lock
+ * (with a trylock) and bounds every wait, per packet and per target. It
+ * calls into the device's driver (ndo_start_xmit(), and NAPI poll for
+ * transmit completions) as netpoll does; what the driver does there is the
+ * driver's: the documentation's "The crash path" says what that means.
  *
- * - The configuration is one immutable snapshot published with RCU; writers
- *   make a new one under netoops_mutex and wait for a grace period before
- *   freeing the old one. The per-device part of a target (netpoll for NAPI
- *   polling, the socket buffers) is published with RCU under RTNL.
- * - Every socket buffer carries an extra reference held by netoops, so when
- *   the driver is done with one it only drops that reference: nothing is
- *   returned to the allocator while dumping, and a buffer is reused once
- *   the driver let go of it.
- * - Frames are handed to the driver's ndo_start_xmit directly, under a
- *   trylock of the queue's transmit lock. A stopped or frozen queue, or a
- *   lock that stays held, gets a time-bounded wait with NAPI polling; then
- *   the device is given up for the rest of the dump and what was not sent
- *   is counted in tx_errors.
- * - One context sends at a time (netoops_owner). At panic, other CPUs have
- *   been stopped, so the panicking CPU takes over from any owner.
+ * - The configuration is one immutable snapshot published with RCU;
+ *   writers make a new one under netoops_mutex and wait for a grace period
+ *   before freeing the old one. The per-device part of a target (netpoll
+ *   for NAPI polling, the socket buffers) is published with RCU under RTNL.
+ *   A dump reads both inside one RCU read-side section per packet.
+ * - netoops holds a reference to each of its socket buffers: when the
+ *   driver is done with one it only drops its own, nothing is returned to
+ *   the allocator, and a dump claims a buffer (a bit of its own) before it
+ *   builds a frame into it.
+ * - Frames go to the driver's ndo_start_xmit() directly, under a trylock
+ *   of the queue's transmit lock. A queue its driver stopped or a frozen
+ *   queue, a lock that stays held or no free buffer gets a time-bounded
+ *   wait with NAPI polling; then the device is given up for the rest of
+ *   the dump and what was not sent is counted in tx_errors.
+ * - One context sends at a time (netoops_owner); a real dump takes over
+ *   from a test dump, a panic from any dump. What a dump holds (a transmit
+ *   lock, a NAPI instance) is recorded in atomics, marked while the driver
+ *   has it, so that a panic can release what a dump that never comes back
+ *   (stopped with the other CPUs, or interrupted by the panic) held outside
+ *   the driver, and leaves alone what it held inside.
  */
 
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
+#include <linux/bottom_half.h>
+#include <linux/completion.h>
 #include <linux/ctype.h>
+#include <linux/debug_locks.h>
 #include <linux/debugfs.h>
 #include <linux/delay.h>
 #include <linux/etherdevice.h>
 #include <linux/fault-inject.h>
 #include <linux/hex.h>
 #include <linux/if_arp.h>
+#include <linux/if_vlan.h>
 #include <linux/inet.h>
 #include <linux/kmsg_dump.h>
+#include <linux/kthread.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/netdevice.h>
 #include <linux/netpoll.h>
 #include <linux/nmi.h>
+#include <linux/panic.h>
 #include <linux/printk.h>
 #include <linux/random.h>
 #include <linux/rcupdate.h>
+#include <linux/reboot.h>
 #include <linux/rtnetlink.h>
 #include <linux/sched.h>
 #include <linux/skbuff.h>
@@ -65,15 +79,8 @@
 #include <net/ip.h>
 #include <net/ip6_checksum.h>
 #include <net/ipv6.h>
+#include <net/net_debug.h>
 #include <net/udp.h>
-
-#ifdef CONFIG_PREEMPT_RT
-/*
- * The dump path trylocks a device's transmit lock with interrupts off (or
- * in NMI context); on PREEMPT_RT that lock is a sleeping lock.
- */
-#error "netoops does not support PREEMPT_RT (see Documentation/networking/netoops.rst)"
-#endif
 
 #define NETOOPS_MAGIC		0x4e4f5053	/* "NOPS" */
 #define NETOOPS_VERSION		1
@@ -112,11 +119,20 @@
 #define NETOOPS_TX_WAIT_NS	(200 * NSEC_PER_MSEC)
 #define NETOOPS_POLL_US		20
 
-/* How long a dump waits for another context to stop sending. */
+/* How long one target may take in one dump, all its packets together. */
+#define NETOOPS_TARGET_BUDGET_NS	(10 * NSEC_PER_SEC)
+
+/*
+ * How long a dump waits for another real dump to end, and a panic for a
+ * dump that may still run on another CPU to let go of a device.
+ */
 #define NETOOPS_OWNER_WAIT_NS	(20 * NSEC_PER_MSEC)
 
 /* At most one oops dump this often; panics are always sent. */
 #define NETOOPS_OOPS_INTERVAL_NS	(10 * NSEC_PER_SEC)
+
+/* How long a test write waits for its dump: longer than any dump takes. */
+#define NETOOPS_TEST_WAIT_MS	((NETOOPS_MAX_TARGETS * 11 + 10) * MSEC_PER_SEC)
 
 /* Wire reasons (Documentation/networking/netoops.rst), not kmsg_dump's. */
 enum {
@@ -175,14 +191,28 @@ static const char * const netoops_state_names[] = {
 	[NETOOPS_DOWN]		= "down",
 };
 
-/* The device side of a target: exists while the device is up. */
+/*
+ * The device side of a target: exists while the device it names is up and
+ * resolves to a device netoops can send through.
+ */
 struct netoops_tx {
-	/* For NAPI polling only: netpoll sends nothing for netoops. */
+	/*
+	 * For NAPI polling only: netpoll sends nothing for netoops. np.dev is
+	 * the device the frames go through: the named one, the real device of
+	 * a VLAN device, or the slave a bond sends through.
+	 */
 	struct netpoll		np;
 	struct sk_buff		*skbs[NETOOPS_RING];
+	/* A dump building a frame into a buffer owns its bit. */
+	unsigned long		claimed[BITS_TO_LONGS(NETOOPS_RING)];
 	/* Where the next search for a free buffer starts; a hint. */
 	unsigned int		next;
+	/* Where a frame starts in a buffer, so that its IP header is aligned. */
 	unsigned int		headroom;
+	/* Of the named device: MTU, MAC address, VLAN id (0: untagged). */
+	unsigned int		mtu;
+	u16			vlan_id;
+	u8			src_mac[ETH_ALEN] __aligned(2);
 };
 
 struct netoops_target {
@@ -240,16 +270,97 @@ static DEFINE_MUTEX(netoops_mutex);
 static struct netoops_config __rcu *netoops_config;
 
 /*
- * The context sending a dump (its task_struct), or 0. The owner checks
- * before every packet that it still is the owner, and stops if not.
+ * A time bound for a wait that polls every @step_us. The step count bounds
+ * it too, should the clock not advance (a jiffies clocksource with
+ * interrupts off).
  */
+struct netoops_deadline {
+	u64		end;
+	unsigned long	steps;
+};
+
+/* What a target may still use of its time in one dump. */
+struct netoops_budget {
+	u64		ns;
+	unsigned long	steps;
+};
+
+/* Where a dump runs: a fault inside it happens at the same level. */
+enum netoops_level {
+	NETOOPS_LEVEL_TASK,
+	NETOOPS_LEVEL_SOFTIRQ,
+	NETOOPS_LEVEL_HARDIRQ,
+	NETOOPS_LEVEL_NMI,
+};
+
+/* One dump slot per kind of dump, so that a dump never reuses another's. */
+enum {
+	NETOOPS_SLOT_TEST,
+	NETOOPS_SLOT_CRASH,	/* oops, emergency restart, shutdown */
+	NETOOPS_SLOT_PANIC,
+	NETOOPS_NR_SLOTS,
+};
+
+/* Set in a hold while the driver has what it records. */
+#define NETOOPS_IN_DRIVER	1UL
+
+/* A test write and the kernel thread that sends its dump. */
+struct netoops_test {
+	struct completion	done;
+	long			result;
+	bool			cancel;
+	refcount_t		refs;
+};
+
+/* What one dump needs besides the configuration. */
+struct netoops_dump {
+	u8			hdr[NETOOPS_HDR_MAX] __aligned(8);
+	size_t			hdr_len;
+	size_t			total;
+	size_t			piece;		/* payload bytes per packet */
+	unsigned int		count;
+	/* In use, from the claim until the dump has let go of everything. */
+	atomic_t		busy;
+	/* Who sends; constant while busy (task is NULL while not busy). */
+	struct task_struct	*task;
+	enum netoops_level	level;
+	int			cpu;
+	u8			reason;
+	unsigned int		stop;
+	unsigned int		log_seq;
+	struct netoops_test	*test;
+	/*
+	 * What the dump holds that others need: the transmit queue whose lock
+	 * it took, the NAPI instance it polls (poll_owner and NPSVC taken),
+	 * each with NETOOPS_IN_DRIVER set while the driver has it, and the
+	 * CPU that took it. Changed with atomics only, so that a panic can
+	 * take over what is not inside the driver (netoops_take_over()).
+	 */
+	atomic_long_t		hold_txq;
+	atomic_long_t		hold_napi;
+	int			hold_cpu;
+	u16			ip_id;
+	/* Copied from the configuration when the dump starts. */
+	struct netoops_target	*targets[NETOOPS_MAX_TARGETS];
+	const char		*log;
+	unsigned int		copies;
+	/* Per target: planned, still sending, packets taken, time used. */
+	bool			planned[NETOOPS_MAX_TARGETS];
+	bool			live[NETOOPS_MAX_TARGETS];
+	unsigned long		sent[NETOOPS_MAX_TARGETS];
+	struct netoops_budget	budget[NETOOPS_MAX_TARGETS];
+};
+
+static struct netoops_dump netoops_dumps[NETOOPS_NR_SLOTS];
+
+/* The dump sending (a struct netoops_dump *), or 0. */
 static atomic_long_t netoops_owner = ATOMIC_LONG_INIT(0);
-/* A dump waiting for the owner asks it to stop. */
-static bool netoops_yield;
-/* Bumped by writers that need a dump in progress (not a panic) to end. */
+/* Bumped by writers that free what a dump in progress (not a panic) uses. */
 static unsigned int netoops_stop;
-/* A panic took over on this CPU already: do not take over again. */
-static bool netoops_panic_retried;
+/* Bumped (odd while writing) when a dump takes a new log snapshot. */
+static unsigned int netoops_log_seq;
+/* A panic dump was sent (or tried) this boot: a fault in it panics again. */
+static atomic_t netoops_panic_dumped = ATOMIC_INIT(0);
 static u64 netoops_last_oops_ns;
 
 /* Drawn once, in process context, before the first target goes live. */
@@ -263,61 +374,77 @@ static atomic_long_t netoops_packets_sent = ATOMIC_LONG_INIT(0);
 static atomic_long_t netoops_tx_errors = ATOMIC_LONG_INIT(0);
 static atomic_long_t netoops_last_dump_us = ATOMIC_LONG_INIT(0);
 
-/*
- * What one dump needs besides the configuration. Slot 1 is for a panic that
- * takes over from another owner, which may have been stopped while it used
- * slot 0.
- */
-struct netoops_dump {
-	u8			hdr[NETOOPS_HDR_MAX] __aligned(8);
-	size_t			hdr_len;
-	size_t			total;
-	size_t			piece;		/* payload bytes per packet */
-	unsigned int		count;
-	unsigned long		me;
-	unsigned int		stop;
-	u8			reason;
-	u16			ip_id;
-	/* Set while this dump holds a transmit lock or polls a NAPI. */
-	struct netdev_queue	*locked_txq;
-	struct napi_struct	*polling;
-	bool			planned[NETOOPS_MAX_TARGETS];
-	bool			live[NETOOPS_MAX_TARGETS];
-	unsigned long		sent[NETOOPS_MAX_TARGETS];
-};
-
-static struct netoops_dump netoops_dumps[2];
-
 static struct ctl_table_header *netoops_sysctl_header;
+
+enum netoops_fault_site {
+	NETOOPS_FAULT_XMIT,
+	NETOOPS_FAULT_DRIVER,
+	NETOOPS_FAULT_POLL,
+	NETOOPS_NR_FAULTS,
+};
 
 #ifdef CONFIG_NETOOPS_FAULT_INJECTION
 /*
- * debugfs fail_netoops/ (Documentation/fault-injection/): make the dump
- * path oops while it holds a device's transmit lock, to test what a fault
- * inside a dump leaves behind.
+ * debugfs fail_netoops_xmit/, fail_netoops_driver/ and fail_netoops_poll/
+ * (Documentation/fault-injection/): make a dump oops, or with stall_ms
+ * set spin that long with interrupts off, where it holds a device's
+ * transmit lock (xmit), where the driver has it (driver: just before
+ * ndo_start_xmit()), or where it holds a NAPI instance (poll): a fault or
+ * a stuck driver inside a dump, for testing what it leaves behind.
  */
-static DECLARE_FAULT_ATTR(netoops_fault_attr);
-static struct dentry *netoops_fault_dir;
+struct netoops_fault {
+	const char		*name;
+	struct fault_attr	attr;
+	u32			stall_ms;
+	struct dentry		*dir;
+};
 
-static void netoops_fault(void)
+static struct netoops_fault netoops_faults[NETOOPS_NR_FAULTS] = {
+	[NETOOPS_FAULT_XMIT]	= { "fail_netoops_xmit", FAULT_ATTR_INITIALIZER },
+	[NETOOPS_FAULT_DRIVER]	= { "fail_netoops_driver", FAULT_ATTR_INITIALIZER },
+	[NETOOPS_FAULT_POLL]	= { "fail_netoops_poll", FAULT_ATTR_INITIALIZER },
+};
+
+static void netoops_fault(enum netoops_fault_site site)
 {
-	/* An oops, as LKDTM's EXCEPTION makes one. */
-	if (should_fail(&netoops_fault_attr, 1))
+	struct netoops_fault *f = &netoops_faults[site];
+	u32 ms;
+
+	if (!should_fail(&f->attr, 1))
+		return;
+	ms = READ_ONCE(f->stall_ms);
+	if (!ms) {
+		/* An oops, as LKDTM's EXCEPTION makes one. */
 		WRITE_ONCE(*(int *)NULL, 0);
+		return;
+	}
+	while (ms--)
+		mdelay(1);
 }
 
 static void netoops_fault_init(void)
 {
-	netoops_fault_dir = fault_create_debugfs_attr("fail_netoops", NULL,
-						      &netoops_fault_attr);
+	int i;
+
+	for (i = 0; i < NETOOPS_NR_FAULTS; i++) {
+		struct netoops_fault *f = &netoops_faults[i];
+
+		f->dir = fault_create_debugfs_attr(f->name, NULL, &f->attr);
+		if (!IS_ERR(f->dir))
+			debugfs_create_u32("stall_ms", 0600, f->dir,
+					   &f->stall_ms);
+	}
 }
 
 static void netoops_fault_exit(void)
 {
-	debugfs_remove_recursive(netoops_fault_dir);
+	int i;
+
+	for (i = 0; i < NETOOPS_NR_FAULTS; i++)
+		debugfs_remove_recursive(netoops_faults[i].dir);
 }
 #else
-static void netoops_fault(void)
+static void netoops_fault(enum netoops_fault_site site)
 {
 }
 
@@ -329,12 +456,6 @@ static void netoops_fault_exit(void)
 {
 }
 #endif
-
-/* kzalloc_obj() exists from Linux 7.0 on; netoops builds on 6.12 too. */
-static void *netoops_zalloc(size_t size)
-{
-	return kzalloc(size, GFP_KERNEL);
-}
 
 static struct netoops_config *netoops_config_locked(void)
 {
@@ -349,16 +470,6 @@ static bool netoops_dev_usable(struct net_device *dev)
 	       netif_carrier_ok(dev);
 }
 
-/*
- * A time bound for a wait that polls every @step_us. The step count bounds
- * it too, should the clock not advance (a jiffies clocksource with
- * interrupts off).
- */
-struct netoops_deadline {
-	u64		end;
-	unsigned long	steps;
-};
-
 static void netoops_deadline_init(struct netoops_deadline *dl, u64 ns,
 				  unsigned int step_us)
 {
@@ -366,11 +477,46 @@ static void netoops_deadline_init(struct netoops_deadline *dl, u64 ns,
 	dl->steps = div_u64(ns, step_us * NSEC_PER_USEC) + 1;
 }
 
+static bool netoops_deadline_passed(const struct netoops_deadline *dl)
+{
+	return !dl->steps || ktime_get_mono_fast_ns() >= dl->end;
+}
+
+static enum netoops_level netoops_level(void)
+{
+	if (in_nmi())
+		return NETOOPS_LEVEL_NMI;
+	if (in_hardirq())
+		return NETOOPS_LEVEL_HARDIRQ;
+	if (in_serving_softirq())
+		return NETOOPS_LEVEL_SOFTIRQ;
+	return NETOOPS_LEVEL_TASK;
+}
+
+/*
+ * Whether @d still sends: not once another dump took over, and, unless it
+ * is a panic, not once a writer frees what it uses or its test write gave
+ * up.
+ */
+static bool netoops_still_owner(struct netoops_dump *d)
+{
+	if (atomic_long_read(&netoops_owner) != (unsigned long)d)
+		return false;
+	if (d->reason == NETOOPS_REASON_PANIC)
+		return true;
+	if (READ_ONCE(netoops_stop) != d->stop)
+		return false;
+	return !d->test || !READ_ONCE(d->test->cancel);
+}
+
 /* Whether to wait one more step; waits it if so. */
-static bool netoops_wait_step(struct netoops_deadline *dl,
+static bool netoops_wait_step(struct netoops_dump *d,
+			      struct netoops_deadline *dl,
 			      unsigned int step_us)
 {
-	if (!dl->steps || ktime_get_mono_fast_ns() >= dl->end)
+	if (d && !netoops_still_owner(d))
+		return false;
+	if (netoops_deadline_passed(dl))
 		return false;
 	dl->steps--;
 	udelay(step_us);
@@ -378,12 +524,152 @@ static bool netoops_wait_step(struct netoops_deadline *dl,
 }
 
 /*
- * Whether this CPU may call into the device's NAPI poll: not while it is
- * inside the driver itself, and not while another CPU holds a transmit
- * lock, which some drivers take in their poll (a CPU stopped by panic()
- * never releases it).
+ * Holds. A dump records what it holds (netoops_hold()), marks it while the
+ * driver has it (netoops_enter_driver(), netoops_leave_driver()) and stops
+ * recording it before it releases it (netoops_unhold()). A panic takes
+ * over a hold that is not in the driver with a compare-and-exchange to 0
+ * and releases it itself: the dump that held it then fails its next
+ * step and releases nothing.
  */
-static bool netoops_may_poll(struct net_device *dev)
+static void netoops_hold(struct netoops_dump *d, atomic_long_t *hold,
+			 void *p)
+{
+	d->hold_cpu = smp_processor_id();
+	atomic_long_set_release(hold, (unsigned long)p);
+}
+
+static bool netoops_enter_driver(atomic_long_t *hold, void *p)
+{
+	long v = (unsigned long)p;
+
+	return atomic_long_try_cmpxchg(hold, &v, v | NETOOPS_IN_DRIVER);
+}
+
+static void netoops_leave_driver(atomic_long_t *hold, void *p)
+{
+	atomic_long_set_release(hold, (unsigned long)p);
+}
+
+static bool netoops_unhold(atomic_long_t *hold, void *p)
+{
+	long v = (unsigned long)p;
+
+	return atomic_long_try_cmpxchg(hold, &v, 0);
+}
+
+static void netoops_release_napi(struct napi_struct *napi)
+{
+	clear_bit(NAPI_STATE_NPSVC, &napi->state);
+	/* Pairs with the cmpxchg() of netpoll_poll_lock(). */
+	smp_store_release(&napi->poll_owner, -1);
+}
+
+/*
+ * Release a transmit lock that netoops_xmit_queue() of a dump took and
+ * that dump will never release: it faulted (@other_cpu false) or a panic
+ * took over from it (the lock may have been taken on another CPU, whose
+ * preemption count the unlock must not upset).
+ */
+static void netoops_release_txq(struct netdev_queue *txq, bool other_cpu)
+{
+	__acquire(&txq->_xmit_lock);
+	if (other_cpu)
+		preempt_disable();
+	__netif_tx_unlock(txq);
+}
+
+/*
+ * A dump took a hold and then learnt that a panic took it over and
+ * released it: give up the preemption count the lock took, since the
+ * unlock happened elsewhere (interrupts are off: no preemption here).
+ */
+static void netoops_lost_txq(struct netdev_queue *txq)
+	__releases(&txq->_xmit_lock)
+{
+	__release(&txq->_xmit_lock);
+	preempt_enable();
+}
+
+/* Undo what the dump of this context held: it faulted inside. */
+static void netoops_unwind(struct netoops_dump *d)
+{
+	unsigned long v;
+
+	v = atomic_long_xchg(&d->hold_txq, 0);
+	if (v)
+		netoops_release_txq((void *)(v & ~NETOOPS_IN_DRIVER), false);
+	v = atomic_long_xchg(&d->hold_napi, 0);
+	if (v)
+		netoops_release_napi((void *)(v & ~NETOOPS_IN_DRIVER));
+}
+
+static bool netoops_holds(struct netoops_dump *d)
+{
+	return atomic_long_read(&d->hold_txq) ||
+	       atomic_long_read(&d->hold_napi);
+}
+
+/*
+ * At panic, take over what dump @o holds outside the driver, and say what
+ * happened. @o is never coming back to it: panic() stopped the other CPUs
+ * and does not return to a dump it interrupted on this one. What the
+ * driver has (@o was stopped inside ndo_start_xmit() or a NAPI poll) is
+ * left alone: that queue's trylock keeps failing and this CPU does not
+ * poll or use a device whose NAPI instance it owns, so the panic dump goes
+ * through other queues and targets.
+ */
+static void netoops_take_over(struct netoops_dump *o)
+{
+	char txq[IFNAMSIZ + 40] = "", napi[IFNAMSIZ + 40] = "";
+	int cpu = smp_processor_id();
+	unsigned long v;
+
+	v = atomic_long_read(&o->hold_txq);
+	if (v & NETOOPS_IN_DRIVER) {
+		struct netdev_queue *q = (void *)(v & ~NETOOPS_IN_DRIVER);
+
+		snprintf(txq, sizeof(txq), ", inside %s's transmit",
+			 q->dev->name);
+	} else if (v && atomic_long_try_cmpxchg(&o->hold_txq, &v, 0)) {
+		struct netdev_queue *q = (void *)v;
+
+		/* Its lockdep state is another context's (as panic() says). */
+		debug_locks_off();
+		snprintf(txq, sizeof(txq), ", released %s's transmit lock",
+			 q->dev->name);
+		netoops_release_txq(q, READ_ONCE(o->hold_cpu) != cpu);
+	}
+	v = atomic_long_read(&o->hold_napi);
+	if (v & NETOOPS_IN_DRIVER) {
+		struct napi_struct *n = (void *)(v & ~NETOOPS_IN_DRIVER);
+
+		snprintf(napi, sizeof(napi), ", inside %s's NAPI poll",
+			 n->dev->name);
+	} else if (v && atomic_long_try_cmpxchg(&o->hold_napi, &v, 0)) {
+		struct napi_struct *n = (void *)v;
+
+		snprintf(napi, sizeof(napi), ", released %s's NAPI instance",
+			 n->dev->name);
+		netoops_release_napi(n);
+	}
+	pr_warn("panic takes over from the %s dump of CPU %d%s%s\n",
+		netoops_reason_names[o->reason], o->cpu, txq, napi);
+}
+
+/* Whether this CPU is inside one of @dev's NAPI polls (netpoll's rule). */
+static bool netoops_napi_owner(struct net_device *dev, int cpu)
+{
+	struct napi_struct *napi;
+
+	list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
+		if (READ_ONCE(napi->poll_owner) == cpu)
+			return true;
+	}
+	return false;
+}
+
+/* Whether no transmit lock of @dev is held right now. */
+static bool netoops_txqs_free(struct net_device *dev)
 {
 	unsigned int i;
 
@@ -397,66 +683,175 @@ static bool netoops_may_poll(struct net_device *dev)
 	return true;
 }
 
+/* The NAPI instance the driver says serves @txq (netif_queue_set_napi()). */
+static struct napi_struct *netoops_txq_napi(const struct netdev_queue *txq)
+{
+	return READ_ONCE(txq->napi);
+}
+
+/* Whether the driver tells which NAPI instance serves its queues. */
+static bool netoops_queues_have_napi(struct net_device *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->real_num_tx_queues; i++) {
+		if (netoops_txq_napi(netdev_get_tx_queue(dev, i)))
+			return true;
+	}
+	return false;
+}
+
 /*
- * Let the driver clean up its transmit rings, as netpoll does, through NAPI
- * with a budget of 0 (transmit completions only). A NAPI instance that is
- * being polled elsewhere or is disabled is left alone.
+ * Whether this CPU may poll @napi: drivers take a queue's transmit lock in
+ * its transmit completion, so every queue @napi serves must have its lock
+ * free (a CPU that panic() stopped may hold one forever). A NAPI instance
+ * that serves no transmit queue has no completions for netoops.
+ */
+static bool netoops_napi_pollable(struct net_device *dev,
+				  struct napi_struct *napi)
+{
+	bool serves = false;
+	unsigned int i;
+
+	for (i = 0; i < dev->real_num_tx_queues; i++) {
+		struct netdev_queue *txq = netdev_get_tx_queue(dev, i);
+
+		if (netoops_txq_napi(txq) != napi)
+			continue;
+		if (!__netif_tx_trylock(txq))
+			return false;
+		__netif_tx_unlock(txq);
+		serves = true;
+	}
+	return serves;
+}
+
+/*
+ * Calls into the driver run with bottom halves off, as the stack's own
+ * transmit path and NAPI polls do (drivers count on it, for example for
+ * per-CPU socket buffer caches), unless already in interrupt context.
+ * _local_bh_enable() then leaves a softirq the driver raised pending
+ * instead of running it or waking ksoftirqd (whose run queue lock a CPU
+ * that panic() stopped may hold). A fault inside the driver call thus
+ * counts as one in interrupt context, as it would on those paths.
+ */
+static bool netoops_driver_bh_off(void)
+{
+	if (in_interrupt())
+		return false;
+	local_bh_disable();
+	return true;
+}
+
+static void netoops_driver_bh_on(bool bh)
+{
+	if (bh)
+		_local_bh_enable();
+}
+
+/* Poll @napi for transmit completions (budget 0), as netpoll does. */
+static void netoops_poll_one(struct netoops_dump *d, struct napi_struct *napi,
+			     int cpu)
+{
+	if (cmpxchg(&napi->poll_owner, -1, cpu) != -1)
+		return;
+	if (test_and_set_bit(NAPI_STATE_NPSVC, &napi->state)) {
+		/* Being polled by netpoll elsewhere, or disabled. */
+		smp_store_release(&napi->poll_owner, -1);
+		return;
+	}
+	netoops_hold(d, &d->hold_napi, napi);
+	netoops_fault(NETOOPS_FAULT_POLL);
+	if (netoops_enter_driver(&d->hold_napi, napi)) {
+		bool bh = netoops_driver_bh_off();
+
+		napi->poll(napi, 0);
+		netoops_driver_bh_on(bh);
+		netoops_leave_driver(&d->hold_napi, napi);
+	}
+	if (netoops_unhold(&d->hold_napi, napi))
+		netoops_release_napi(napi);
+}
+
+/*
+ * Let the driver clean up its transmit rings. Not from inside one of the
+ * device's NAPI polls. With the driver's queue-to-NAPI association
+ * (netif_queue_set_napi()), each NAPI instance whose queues have their
+ * locks free is polled; without one, all of them, and only while no
+ * transmit lock of the device is held.
  */
 static void netoops_poll(struct netoops_dump *d, struct net_device *dev)
 {
 	int cpu = smp_processor_id();
 	struct napi_struct *napi;
 
-	if (!netoops_may_poll(dev))
+	if (netoops_napi_owner(dev, cpu))
 		return;
-
-	list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
-		if (READ_ONCE(napi->poll_owner) == cpu)
-			return;
-	}
-	list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
-		if (cmpxchg(&napi->poll_owner, -1, cpu) != -1)
-			continue;
-		if (!test_and_set_bit(NAPI_STATE_NPSVC, &napi->state)) {
-			WRITE_ONCE(d->polling, napi);
-			napi->poll(napi, 0);
-			WRITE_ONCE(d->polling, NULL);
-			clear_bit(NAPI_STATE_NPSVC, &napi->state);
+	if (netoops_queues_have_napi(dev)) {
+		list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
+			if (netoops_napi_pollable(dev, napi))
+				netoops_poll_one(d, napi, cpu);
 		}
-		/* Pairs with the cmpxchg() of netpoll_poll_lock(). */
-		smp_store_release(&napi->poll_owner, -1);
+		return;
 	}
+	if (!netoops_txqs_free(dev))
+		return;
+	list_for_each_entry_rcu(napi, &dev->napi_list, dev_list)
+		netoops_poll_one(d, napi, cpu);
 }
 
 /*
- * A buffer the driver let go of: netoops holds one reference to each of its
- * buffers, the driver one more while it has it.
+ * A buffer the driver let go of, claimed for this dump: netoops holds one
+ * reference to each of its buffers, the driver one more while it has it,
+ * and a clone it made shares its data until freed. *@slot is the claim to
+ * give back.
  */
 static struct sk_buff *netoops_get_skb(struct netoops_dump *d,
 				       struct netoops_tx *tx,
-				       struct netoops_deadline *dl)
+				       struct netoops_deadline *dl,
+				       unsigned int *slot)
 {
 	unsigned int i, n;
 
 	for (;;) {
 		for (n = 0; n < NETOOPS_RING; n++) {
-			i = (tx->next + n) % NETOOPS_RING;
-			if (refcount_read(&tx->skbs[i]->users) == 1) {
-				/* Pairs with the driver's reference drop. */
-				smp_rmb();
-				tx->next = (i + 1) % NETOOPS_RING;
-				return tx->skbs[i];
+			struct sk_buff *skb;
+
+			i = (READ_ONCE(tx->next) + n) % NETOOPS_RING;
+			skb = tx->skbs[i];
+			if (refcount_read(&skb->users) != 1 ||
+			    test_and_set_bit(i, tx->claimed))
+				continue;
+			/* Pairs with the driver's reference drop. */
+			smp_rmb();
+			if (refcount_read(&skb->users) == 1 &&
+			    !skb_cloned(skb)) {
+				WRITE_ONCE(tx->next, (i + 1) % NETOOPS_RING);
+				*slot = i;
+				return skb;
 			}
+			clear_bit_unlock(i, tx->claimed);
 		}
 		netoops_poll(d, tx->np.dev);
-		if (!netoops_wait_step(dl, NETOOPS_POLL_US))
+		if (!netoops_wait_step(d, dl, NETOOPS_POLL_US))
 			return NULL;
 	}
 }
 
 /*
+ * Whether @txq cannot take a frame: the driver stopped it (its ring is
+ * full) or it is frozen. A queue stopped by byte queue limits alone (the
+ * stack's own pacing, lifted as completions are reaped) can: the driver
+ * has room, and some drivers reap completions in ndo_start_xmit() itself.
+ */
+static bool netoops_txq_blocked(const struct netdev_queue *txq)
+{
+	return netif_xmit_frozen_or_drv_stopped(txq);
+}
+
+/*
  * Hand a frame to the driver through one queue, under its transmit lock
- * (also for a driver that does not need it: it is free then).
+ * (netoops refuses devices that transmit without it).
  */
 static netdev_tx_t netoops_xmit_queue(struct netoops_dump *d,
 				      struct net_device *dev,
@@ -467,54 +862,96 @@ static netdev_tx_t netoops_xmit_queue(struct netoops_dump *d,
 
 	if (!__netif_tx_trylock(txq))
 		return status;
-	WRITE_ONCE(d->locked_txq, txq);
-	netoops_fault();
-	if (!netif_xmit_frozen_or_stopped(txq)) {
+	netoops_hold(d, &d->hold_txq, txq);
+	netoops_fault(NETOOPS_FAULT_XMIT);
+	if (!netoops_txq_blocked(txq) &&
+	    netoops_enter_driver(&d->hold_txq, txq)) {
+		bool bh;
+
+		netoops_fault(NETOOPS_FAULT_DRIVER);
 		skb_set_queue_mapping(skb, i);
+		bh = netoops_driver_bh_off();
 		status = netdev_start_xmit(skb, dev, txq, false);
+		netoops_driver_bh_on(bh);
+		netoops_leave_driver(&d->hold_txq, txq);
 	}
-	WRITE_ONCE(d->locked_txq, NULL);
-	__netif_tx_unlock(txq);
+	if (netoops_unhold(&d->hold_txq, txq))
+		__netif_tx_unlock(txq);
+	else
+		netoops_lost_txq(txq);
 	return status;
 }
 
-/* Hand a frame to the driver; any queue that has room will do. */
+/*
+ * Hand a frame to the driver; any queue that has room will do, starting
+ * with this CPU's own, so that dumps on two CPUs use different queues.
+ * Not while this CPU is inside one of the device's NAPI polls (netpoll's
+ * rule): the driver is in the middle of something.
+ */
 static int netoops_xmit(struct netoops_dump *d, struct net_device *dev,
 			struct sk_buff *skb, struct netoops_deadline *dl)
 {
+	unsigned int i, k, n = dev->real_num_tx_queues;
+	int cpu = smp_processor_id();
 	netdev_tx_t status;
-	unsigned int i;
 
 	for (;;) {
-		for (i = 0; i < dev->real_num_tx_queues; i++) {
-			struct netdev_queue *txq = netdev_get_tx_queue(dev, i);
+		if (netoops_napi_owner(dev, cpu))
+			return -EBUSY;
+		for (k = 0; k < n; k++) {
+			struct netdev_queue *txq;
 
-			if (netif_xmit_frozen_or_stopped(txq))
+			i = (cpu + k) % n;
+			txq = netdev_get_tx_queue(dev, i);
+			if (netoops_txq_blocked(txq))
 				continue;
 			status = netoops_xmit_queue(d, dev, txq, skb, i);
 			if (dev_xmit_complete(status))
 				return 0;
 		}
 		netoops_poll(d, dev);
-		if (!netoops_wait_step(dl, NETOOPS_POLL_US))
-			return -ETIMEDOUT;
+		if (!netoops_wait_step(d, dl, NETOOPS_POLL_US))
+			return netoops_still_owner(d) ? -ETIMEDOUT : -ECANCELED;
 	}
 }
 
+/*
+ * Build a frame at @skb->data, which has room for it: Ethernet (with an
+ * 802.1Q tag for a VLAN), IPv4 or IPv6, UDP, then @hdr_len bytes of @hdr
+ * and @len of @payload.
+ */
 static void netoops_build_frame(struct sk_buff *skb,
 				const struct netoops_target *nt,
-				struct net_device *dev, struct netoops_dump *d,
+				const u8 *src_mac, u16 vlan_id, u16 ip_id,
+				const u8 *hdr, size_t hdr_len,
 				const u8 *payload, size_t len)
 {
-	size_t udp_len = sizeof(struct udphdr) + d->hdr_len + len;
+	size_t udp_len = sizeof(struct udphdr) + hdr_len + len;
+	__be16 proto = htons(nt->ipv6 ? ETH_P_IPV6 : ETH_P_IP);
 	struct udphdr *udph;
 	struct ethhdr *eth;
 	__wsum csum;
 	u8 *p;
 
 	skb_reset_mac_header(skb);
-	eth = skb_put(skb, ETH_HLEN);
+	if (vlan_id) {
+		struct vlan_ethhdr *veth = skb_put(skb, VLAN_ETH_HLEN);
+
+		veth->h_vlan_TCI = htons(vlan_id);
+		veth->h_vlan_encapsulated_proto = proto;
+		eth = (struct ethhdr *)veth;
+		eth->h_proto = htons(ETH_P_8021Q);
+	} else {
+		eth = skb_put(skb, ETH_HLEN);
+		eth->h_proto = proto;
+	}
+	ether_addr_copy(eth->h_dest, nt->mac);
+	ether_addr_copy(eth->h_source, src_mac);
+	skb->protocol = eth->h_proto;
 	skb_set_network_header(skb, skb->len);
+	skb_reset_mac_len(skb);
+	/* Aligned by the target's headroom (netoops_tx_create()). */
+	DEBUG_NET_WARN_ON_ONCE((unsigned long)skb_network_header(skb) & 3);
 
 	if (nt->ipv6) {
 		struct ipv6hdr *ip6h = skb_put(skb, sizeof(*ip6h));
@@ -525,7 +962,6 @@ static void netoops_build_frame(struct sk_buff *skb,
 		ip6h->hop_limit = 64;
 		ip6h->saddr = nt->src.in6;
 		ip6h->daddr = nt->dst.in6;
-		eth->h_proto = htons(ETH_P_IPV6);
 	} else {
 		struct iphdr *iph = skb_put(skb, sizeof(*iph));
 
@@ -533,7 +969,7 @@ static void netoops_build_frame(struct sk_buff *skb,
 		iph->ihl = 5;
 		iph->tos = 0;
 		iph->tot_len = htons(sizeof(*iph) + udp_len);
-		iph->id = htons(d->ip_id++);
+		iph->id = htons(ip_id);
 		iph->frag_off = htons(IP_DF);
 		iph->ttl = 64;
 		iph->protocol = IPPROTO_UDP;
@@ -541,7 +977,6 @@ static void netoops_build_frame(struct sk_buff *skb,
 		iph->saddr = nt->src.ip;
 		iph->daddr = nt->dst.ip;
 		iph->check = ip_fast_csum((u8 *)iph, iph->ihl);
-		eth->h_proto = htons(ETH_P_IP);
 	}
 
 	skb_set_transport_header(skb, skb->len);
@@ -551,9 +986,11 @@ static void netoops_build_frame(struct sk_buff *skb,
 	udph->len = htons(udp_len);
 	udph->check = 0;
 
-	p = skb_put(skb, d->hdr_len + len);
-	memcpy(p, d->hdr, d->hdr_len);
-	memcpy(p + d->hdr_len, payload, len);
+	p = skb_put(skb, hdr_len + len);
+	if (hdr_len)
+		memcpy(p, hdr, hdr_len);
+	if (len)
+		memcpy(p + hdr_len, payload, len);
 
 	csum = csum_partial(udph, udp_len, 0);
 	if (nt->ipv6)
@@ -565,46 +1002,62 @@ static void netoops_build_frame(struct sk_buff *skb,
 	if (!udph->check)
 		udph->check = CSUM_MANGLED_0;
 
-	ether_addr_copy(eth->h_dest, nt->mac);
-	ether_addr_copy(eth->h_source, dev->dev_addr);
-
-	skb->protocol = eth->h_proto;
-	skb->dev = dev;
 	skb->ip_summed = CHECKSUM_NONE;
 	skb->priority = 0;
-	skb->pkt_type = PACKET_OUTGOING;
+	skb->pkt_type = PACKET_HOST;
+}
+
+/* Make one of a target's buffers empty, as allocated, for a new frame. */
+static void netoops_reset_skb(struct sk_buff *skb, struct netoops_tx *tx,
+			      struct net_device *dev)
+{
+	skb->data = skb->head + tx->headroom;
+	skb->len = 0;
+	skb->data_len = 0;
+	skb_reset_tail_pointer(skb);
+	skb->dev = dev;
+	__vlan_hwaccel_clear_tag(skb);
+	skb_shinfo(skb)->tx_flags = 0;
 }
 
 /*
  * Send one piece to one target, with interrupts off for this packet only.
- * Returns 0 when the driver took the packet.
+ * Returns 0 when the driver took the packet, -ECANCELED when another dump
+ * or a writer stopped this one.
  */
-static int netoops_send_piece(struct netoops_dump *d,
+static int netoops_send_piece(struct netoops_dump *d, int t,
 			      const struct netoops_target *nt,
-			      struct netoops_tx *tx, const char *log,
-			      unsigned int idx, unsigned int copy)
+			      struct netoops_tx *tx, unsigned int idx,
+			      unsigned int copy)
 {
+	size_t ip_len = nt->ipv6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
 	struct netoops_hdr *hdr = (struct netoops_hdr *)d->hdr;
-	struct net_device *dev = tx->np.dev;
+	struct netoops_budget *budget = &d->budget[t];
 	size_t off = (size_t)idx * d->piece;
 	size_t len = min(d->piece, d->total - off);
-	size_t ip_len = nt->ipv6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
+	struct net_device *dev = tx->np.dev;
+	u64 start = ktime_get_mono_fast_ns();
 	struct netoops_deadline dl;
+	unsigned long flags, steps;
 	struct sk_buff *skb;
-	unsigned long flags;
 	int err = -ENETDOWN;
+	unsigned int slot;
 
-	netoops_deadline_init(&dl, NETOOPS_TX_WAIT_NS, NETOOPS_POLL_US);
+	netoops_deadline_init(&dl, min_t(u64, NETOOPS_TX_WAIT_NS, budget->ns),
+			      NETOOPS_POLL_US);
+	dl.steps = min(dl.steps, budget->steps);
+	steps = dl.steps;
+
 	local_irq_save(flags);
 	if (!netoops_dev_usable(dev))
 		goto out;
 	/* The MTU may have shrunk since the dump was planned. */
 	err = -EMSGSIZE;
 	if (ip_len + sizeof(struct udphdr) + d->hdr_len + len >
-	    READ_ONCE(dev->mtu))
+	    min(READ_ONCE(dev->mtu), tx->mtu))
 		goto out;
 	err = -ETIMEDOUT;
-	skb = netoops_get_skb(d, tx, &dl);
+	skb = netoops_get_skb(d, tx, &dl, &slot);
 	if (!skb)
 		goto out;
 
@@ -613,28 +1066,32 @@ static int netoops_send_piece(struct netoops_dump *d,
 	hdr->payload_len = cpu_to_be16(len);
 	hdr->copy = copy;
 
-	skb->data = skb->head + tx->headroom;
-	skb->len = 0;
-	skb_reset_tail_pointer(skb);
-	netoops_build_frame(skb, nt, dev, d, log + off, len);
-
-	/* The driver's reference; netoops keeps its own. */
-	skb_get(skb);
-	err = netoops_xmit(d, dev, skb, &dl);
-	if (err)
-		refcount_dec(&skb->users);
+	netoops_reset_skb(skb, tx, dev);
+	netoops_build_frame(skb, nt, tx->src_mac, tx->vlan_id, d->ip_id++,
+			    d->hdr, d->hdr_len, d->log + off, len);
+	/*
+	 * A newer dump may have taken a snapshot over the log meanwhile:
+	 * the bytes copied before the count (netoops_snapshot()'s barriers).
+	 */
+	smp_rmb();
+	if (READ_ONCE(netoops_log_seq) != d->log_seq) {
+		err = -ECANCELED;
+	} else {
+		/* The driver's reference; netoops keeps its own. */
+		skb_get(skb);
+		err = netoops_xmit(d, dev, skb, &dl);
+		if (err)
+			refcount_dec(&skb->users);
+	}
+	clear_bit_unlock(slot, tx->claimed);
 out:
 	local_irq_restore(flags);
+	if (err == -ETIMEDOUT && !netoops_still_owner(d))
+		err = -ECANCELED;
+	/* What this packet used of the target's budget. */
+	budget->ns -= min(budget->ns, ktime_get_mono_fast_ns() - start);
+	budget->steps -= steps - dl.steps;
 	return err;
-}
-
-static bool netoops_still_owner(struct netoops_dump *d)
-{
-	if (atomic_long_read(&netoops_owner) != d->me)
-		return false;
-	if (d->reason == NETOOPS_REASON_PANIC)
-		return true;
-	return !READ_ONCE(netoops_yield) && READ_ONCE(netoops_stop) == d->stop;
 }
 
 static size_t netoops_put_str(u8 *p, u8 *lenp, const char *s, size_t max)
@@ -650,10 +1107,10 @@ static size_t netoops_put_str(u8 *p, u8 *lenp, const char *s, size_t max)
 	return len;
 }
 
-/* Write the header common to every packet of this dump. */
+/* Write what every packet of this dump has before the log is read. */
 static void netoops_fill_header(struct netoops_dump *d,
 				const struct netoops_config *cfg,
-				const char *text, u16 flags)
+				const char *text)
 {
 	struct netoops_hdr *hdr = (struct netoops_hdr *)d->hdr;
 	struct new_utsname *uts = init_utsname();
@@ -663,12 +1120,7 @@ static void netoops_fill_header(struct netoops_dump *d,
 	hdr->magic = cpu_to_be32(NETOOPS_MAGIC);
 	hdr->version = NETOOPS_VERSION;
 	hdr->reason = d->reason;
-	hdr->flags = cpu_to_be16(flags);
 	memcpy(hdr->boot_id, netoops_boot_id, sizeof(hdr->boot_id));
-	hdr->dump_seq = cpu_to_be32(atomic_inc_return(&netoops_dump_seq));
-	hdr->count = cpu_to_be32(d->count);
-	hdr->total_len = cpu_to_be32(d->total);
-	hdr->time_ns = cpu_to_be64(ktime_get_real_fast_ns());
 	hdr->copies = cfg->copies;
 
 	p += netoops_put_str(p, &hdr->host_len, uts->nodename,
@@ -682,41 +1134,30 @@ static void netoops_fill_header(struct netoops_dump *d,
 	hdr->header_len = cpu_to_be16(d->hdr_len);
 }
 
-static size_t netoops_text_len(const char *text)
-{
-	size_t len = text ? strnlen(text, NETOOPS_TEXT_MAX) : 0;
-
-	if (len && text[len - 1] == '\n')
-		len--;
-	return len;
-}
-
 /*
  * Decide which targets take part and the piece size, the same for all of
  * them so that every packet of the dump has the same count. A target whose
  * MTU leaves no room for a piece is left out (one tx_error).
  */
 static bool netoops_plan(struct netoops_dump *d,
-			 const struct netoops_config *cfg, const char *text)
+			 const struct netoops_config *cfg)
 {
-	struct new_utsname *uts = init_utsname();
-	size_t hdr_len, piece = NETOOPS_MAX_UDP;
+	size_t piece = NETOOPS_MAX_UDP;
 	bool any = false;
 	int i;
 
-	hdr_len = sizeof(struct netoops_hdr) +
-		  strnlen(uts->nodename, NETOOPS_STR_MAX) +
-		  strnlen(uts->release, NETOOPS_STR_MAX) +
-		  strnlen(cfg->label, NETOOPS_STR_MAX) + netoops_text_len(text);
-
 	for (i = 0; i < NETOOPS_MAX_TARGETS; i++) {
 		struct netoops_target *nt = cfg->targets[i];
-		struct netoops_tx *tx;
 		size_t room, overhead;
+		struct netoops_tx *tx;
 
+		d->targets[i] = nt;
 		d->planned[i] = false;
 		d->live[i] = false;
 		d->sent[i] = 0;
+		d->budget[i].ns = NETOOPS_TARGET_BUDGET_NS;
+		d->budget[i].steps = NETOOPS_TARGET_BUDGET_NS /
+				     (NETOOPS_POLL_US * NSEC_PER_USEC);
 		if (!nt)
 			continue;
 		tx = rcu_dereference(nt->tx);
@@ -724,14 +1165,14 @@ static bool netoops_plan(struct netoops_dump *d,
 			continue;
 		overhead = sizeof(struct udphdr) + (nt->ipv6 ?
 			   sizeof(struct ipv6hdr) : sizeof(struct iphdr));
-		room = READ_ONCE(tx->np.dev->mtu);
+		room = min(READ_ONCE(tx->np.dev->mtu), tx->mtu);
 		room = room > overhead ? room - overhead : 0;
 		room = min_t(size_t, room, NETOOPS_MAX_UDP);
-		if (room <= hdr_len) {
+		if (room <= d->hdr_len) {
 			atomic_long_inc(&netoops_tx_errors);
 			continue;
 		}
-		piece = min(piece, room - hdr_len);
+		piece = min(piece, room - d->hdr_len);
 		d->planned[i] = true;
 		d->live[i] = true;
 		any = true;
@@ -741,52 +1182,106 @@ static bool netoops_plan(struct netoops_dump *d,
 }
 
 /*
- * Take a snapshot of the log and send it to every active target. Runs with
- * the caller's interrupt state, turning interrupts off for each packet.
- * Returns the number of packets the devices took.
+ * Take a snapshot of the log into the configuration's buffer. A dump that
+ * a newer one took over from may still be reading the buffer; the sequence
+ * count tells it to drop the packet it was building.
  */
-static long netoops_send_dump(struct netoops_dump *d,
-			      const struct netoops_config *cfg,
-			      const char *text)
+static size_t netoops_snapshot(struct netoops_dump *d,
+			       const struct netoops_config *cfg, u16 *flags)
 {
-	u64 start = ktime_get_mono_fast_ns();
-	unsigned long planned, total_sent = 0;
 	struct kmsg_dump_iter iter;
-	u16 flags = NETOOPS_F_PREFIXED;
-	unsigned int copy, idx;
 	size_t len = 0;
-	int i;
 
-	if (!cfg->log || !netoops_plan(d, cfg, text))
-		return -ENODEV;
-
+	d->log_seq = READ_ONCE(netoops_log_seq) + 2;
+	WRITE_ONCE(netoops_log_seq, d->log_seq - 1);
+	/* The odd count before the new bytes: pairs with send_piece's. */
+	smp_wmb();
 	kmsg_dump_rewind(&iter);
 	kmsg_dump_get_buffer(&iter, true, cfg->log, cfg->log_size, &len);
 	/* Older records that did not fit are left before next_seq. */
 	if (iter.next_seq > iter.cur_seq)
-		flags |= NETOOPS_F_TRUNCATED;
+		*flags |= NETOOPS_F_TRUNCATED;
+	/* The new bytes before the even count. */
+	smp_wmb();
+	WRITE_ONCE(netoops_log_seq, d->log_seq);
+	return len;
+}
 
-	d->total = len;
-	d->count = len ? DIV_ROUND_UP(len, d->piece) : 1;
-	netoops_fill_header(d, cfg, text, flags);
+/*
+ * Take a snapshot of the log and send it to every active target. Runs with
+ * the caller's interrupt state, turning interrupts off for each packet, in
+ * one RCU read-side section per packet. Returns the number of packets the
+ * devices took, -ENODEV without an active target, or -EBUSY when stopped
+ * (by another dump or a writer) before the first packet.
+ */
+static long netoops_send_dump(struct netoops_dump *d, const char *text)
+{
+	struct netoops_hdr *hdr = (struct netoops_hdr *)d->hdr;
+	unsigned long planned, total_sent = 0;
+	u64 start = ktime_get_mono_fast_ns();
+	bool irqs_off = irqs_disabled();
+	u16 flags = NETOOPS_F_PREFIXED;
+	struct netoops_config *cfg;
+	unsigned int copy, idx;
+	bool stopped = false;
+	int i, err;
+
+	rcu_read_lock();
+	cfg = rcu_dereference(netoops_config);
+	netoops_fill_header(d, cfg, text);
+	if (!cfg->log || !netoops_plan(d, cfg)) {
+		rcu_read_unlock();
+		return -ENODEV;
+	}
+	d->log = cfg->log;
+	d->copies = cfg->copies;
+	d->total = netoops_snapshot(d, cfg, &flags);
+	rcu_read_unlock();
+
+	d->count = d->total ? DIV_ROUND_UP(d->total, d->piece) : 1;
+	hdr->flags = cpu_to_be16(flags);
+	hdr->dump_seq = cpu_to_be32(atomic_inc_return(&netoops_dump_seq));
+	hdr->count = cpu_to_be32(d->count);
+	hdr->total_len = cpu_to_be32(d->total);
+	hdr->time_ns = cpu_to_be64(ktime_get_real_fast_ns());
 
 	/* The whole sequence is repeated, not each packet back to back. */
-	for (copy = 0; copy < cfg->copies; copy++) {
+	for (copy = 0; copy < d->copies; copy++) {
 		for (i = 0; i < NETOOPS_MAX_TARGETS; i++) {
-			struct netoops_target *nt = cfg->targets[i];
+			struct netoops_target *nt = d->targets[i];
 			struct netoops_tx *tx;
 
 			if (!d->live[i])
 				continue;
 			idx = d->count;
 			while (idx--) {
-				touch_nmi_watchdog();
-				if (!netoops_still_owner(d))
+				/* Out of time: give the device up. */
+				if (!d->budget[i].ns || !d->budget[i].steps) {
+					d->live[i] = false;
+					break;
+				}
+				if (irqs_off)
+					touch_nmi_watchdog();
+				else if (d->test)
+					cond_resched();
+				/*
+				 * Writers free nt and the log only after
+				 * bumping netoops_stop and a grace period.
+				 */
+				rcu_read_lock();
+				err = -ECANCELED;
+				if (netoops_still_owner(d)) {
+					tx = rcu_dereference(nt->tx);
+					err = tx ? netoops_send_piece(d, i, nt, tx,
+								      idx, copy) :
+						   -ENODEV;
+				}
+				rcu_read_unlock();
+				if (err == -ECANCELED) {
+					stopped = true;
 					goto out;
-				tx = rcu_dereference(nt->tx);
-				if (!tx ||
-				    netoops_send_piece(d, nt, tx, cfg->log,
-						       idx, copy)) {
+				}
+				if (err) {
 					/* Give the device up for this dump. */
 					d->live[i] = false;
 					break;
@@ -801,11 +1296,11 @@ out:
 	 * What a device was not given counts as tx_errors, unless the dump
 	 * was stopped on purpose (by a panic, a real dump or a writer).
 	 */
-	planned = (unsigned long)cfg->copies * d->count;
+	planned = (unsigned long)d->copies * d->count;
 	for (i = 0; i < NETOOPS_MAX_TARGETS; i++) {
 		if (!d->planned[i])
 			continue;
-		if (d->sent[i] < planned && netoops_still_owner(d))
+		if (d->sent[i] < planned && !stopped)
 			atomic_long_add(planned - d->sent[i],
 					&netoops_tx_errors);
 		total_sent += d->sent[i];
@@ -815,128 +1310,190 @@ out:
 	atomic_long_set(&netoops_last_dump_us,
 			div_u64(ktime_get_mono_fast_ns() - start,
 				NSEC_PER_USEC));
+	if (!total_sent && stopped)
+		return -EBUSY;
 	return total_sent;
 }
 
 /*
- * A dump of context @me faulted and will never resume: undo what it held
- * (a transmit lock, a NAPI instance), so that the device keeps working.
- */
-static void netoops_unwind(unsigned long me)
-{
-	int i;
-
-	for (i = 0; i < ARRAY_SIZE(netoops_dumps); i++) {
-		struct netoops_dump *d = &netoops_dumps[i];
-		struct napi_struct *napi = READ_ONCE(d->polling);
-		struct netdev_queue *txq = READ_ONCE(d->locked_txq);
-
-		if (d->me != me)
-			continue;
-		if (txq) {
-			WRITE_ONCE(d->locked_txq, NULL);
-			/* Taken in netoops_xmit_queue(), which never returned. */
-			__acquire(&txq->_xmit_lock);
-			__netif_tx_unlock(txq);
-		}
-		if (napi) {
-			WRITE_ONCE(d->polling, NULL);
-			clear_bit(NAPI_STATE_NPSVC, &napi->state);
-			/* Pairs with the cmpxchg() of netpoll_poll_lock(). */
-			smp_store_release(&napi->poll_owner, -1);
-		}
-	}
-}
-
-/*
- * Become the context that sends. Returns the dump slot to use, or NULL.
+ * Become the dump that sends. Returns the slot to use, or NULL.
  *
  * - Nobody sends: go.
- * - This context sends already: the dump it was sending faulted (an oops
- *   inside netoops or the driver, see netoops_kmsg_dump()), and this
- *   context never comes back to it. A panic (the fault happened in
- *   interrupt context, or with panic_on_oops) takes over, once.
- * - Another context sends: a test dump gives up. Anything else asks it to
- *   stop and waits for it a little; a panic then takes over, since the
- *   other CPUs have been stopped and the owner may be one of them.
+ * - A test dump sends: another test gives up; a real dump takes over at
+ *   once (the test dump stops at its next step).
+ * - Another real dump sends: unless it is this very context's, below this
+ *   one, wait a little for it to end, then give up.
+ * - A panic takes over from any dump, and from what it holds outside the
+ *   driver (netoops_take_over()).
  */
-static struct netoops_dump *netoops_claim(u8 reason)
+static struct netoops_dump *netoops_claim(u8 reason, struct netoops_test *test)
 {
-	unsigned long me = (unsigned long)current;
-	struct netoops_dump *d = &netoops_dumps[0];
-	bool panic = reason == NETOOPS_REASON_PANIC;
+	struct netoops_dump *d, *o;
 	struct netoops_deadline dl;
-	unsigned long old;
+	long old = 0;
+	int i;
 
-	old = atomic_long_cmpxchg(&netoops_owner, 0, me);
-	if (!old)
-		goto claimed;
+	switch (reason) {
+	case NETOOPS_REASON_TEST:
+		d = &netoops_dumps[NETOOPS_SLOT_TEST];
+		break;
+	case NETOOPS_REASON_PANIC:
+		d = &netoops_dumps[NETOOPS_SLOT_PANIC];
+		break;
+	default:
+		d = &netoops_dumps[NETOOPS_SLOT_CRASH];
+		break;
+	}
+	if (atomic_cmpxchg(&d->busy, 0, 1))
+		return NULL;
+	d->task = current;
+	d->level = netoops_level();
+	d->cpu = raw_smp_processor_id();
+	d->reason = reason;
+	d->test = test;
+	d->stop = READ_ONCE(netoops_stop);
 
-	if (old == me) {
-		if (!panic)
-			return NULL;
-		if (READ_ONCE(netoops_panic_retried))
-			return NULL;
-		WRITE_ONCE(netoops_panic_retried, true);
-		netoops_unwind(me);
-		d = &netoops_dumps[1];
-		goto claimed;
+	if (reason == NETOOPS_REASON_PANIC) {
+		old = atomic_long_xchg(&netoops_owner, (unsigned long)d);
+		netoops_deadline_init(&dl, NETOOPS_OWNER_WAIT_NS, 1);
+		for (i = 0; i < NETOOPS_NR_SLOTS; i++) {
+			o = &netoops_dumps[i];
+			if (o == d || !atomic_read(&o->busy))
+				continue;
+			/* One still running elsewhere lets go by itself. */
+			if (READ_ONCE(o->task) != current)
+				while (netoops_holds(o) &&
+				       netoops_wait_step(NULL, &dl, 1))
+					;
+			netoops_take_over(o);
+		}
+		return d;
 	}
 
-	if (reason == NETOOPS_REASON_TEST)
-		return NULL;
-
-	WRITE_ONCE(netoops_yield, true);
+	for (;;) {
+		if (atomic_long_try_cmpxchg(&netoops_owner, &old,
+					    (unsigned long)d))
+			return d;
+		o = (struct netoops_dump *)old;
+		if (reason == NETOOPS_REASON_TEST)
+			goto busy;
+		if (o->reason != NETOOPS_REASON_TEST)
+			break;
+		/* A real dump takes over from a test dump: try again. */
+	}
+	if (READ_ONCE(o->task) == current)
+		goto busy;
 	netoops_deadline_init(&dl, NETOOPS_OWNER_WAIT_NS, 1);
 	do {
-		old = atomic_long_cmpxchg(&netoops_owner, 0, me);
-		if (!old)
-			goto claimed;
-	} while (netoops_wait_step(&dl, 1));
-	if (!panic) {
-		WRITE_ONCE(netoops_yield, false);
-		return NULL;
-	}
-	if (READ_ONCE(netoops_panic_retried))
-		return NULL;
-	WRITE_ONCE(netoops_panic_retried, true);
-	atomic_long_set(&netoops_owner, me);
-	d = &netoops_dumps[1];
-
-claimed:
-	WRITE_ONCE(netoops_yield, false);
-	d->me = me;
-	d->reason = reason;
-	d->stop = READ_ONCE(netoops_stop);
-	return d;
+		old = 0;
+		if (atomic_long_try_cmpxchg(&netoops_owner, &old,
+					    (unsigned long)d))
+			return d;
+	} while (netoops_wait_step(NULL, &dl, 1));
+busy:
+	d->test = NULL;
+	WRITE_ONCE(d->task, NULL);
+	atomic_set_release(&d->busy, 0);
+	return NULL;
 }
 
 static void netoops_release(struct netoops_dump *d)
 {
-	atomic_long_cmpxchg(&netoops_owner, d->me, 0);
+	atomic_long_cmpxchg(&netoops_owner, (unsigned long)d, 0);
+	d->test = NULL;
+	WRITE_ONCE(d->task, NULL);
+	atomic_set_release(&d->busy, 0);
+}
+
+static void netoops_test_put(struct netoops_test *t)
+{
+	if (refcount_dec_and_test(&t->refs))
+		kfree(t);
 }
 
 /*
- * Send a dump. Returns the number of packets sent, -ENODEV without an
- * active target, or -EBUSY if another dump is being sent.
+ * An oops inside a dump: the dump of this very context (same task, same
+ * interrupt level) faulted, in netoops or in the driver, and its frame
+ * never comes back. Undo what it held, so that the device, later dumps and
+ * tests keep working, and end it (and its test write).
  */
-static long netoops_dump(u8 reason, const char *text)
+static bool netoops_dump_faulted(void)
+{
+	enum netoops_level level = netoops_level();
+	bool found = false;
+	int i;
+
+	for (i = 0; i < NETOOPS_NR_SLOTS; i++) {
+		struct netoops_dump *d = &netoops_dumps[i];
+		struct netoops_test *t = d->test;
+
+		if (!atomic_read(&d->busy) || READ_ONCE(d->task) != current ||
+		    d->level != level)
+			continue;
+		netoops_unwind(d);
+		if (t) {
+			t->result = -EIO;
+			complete(&t->done);
+			/* The test thread's reference: it never returns. */
+			netoops_test_put(t);
+		}
+		netoops_release(d);
+		found = true;
+	}
+	return found;
+}
+
+/*
+ * An oops storm sends one dump per NETOOPS_OOPS_INTERVAL_NS (the next one
+ * has the whole log, later oopses included). An oops in interrupt context
+ * is followed by a panic, whose dump holds everything, so it sends
+ * nothing itself.
+ */
+static bool netoops_oops_limited(void)
+{
+	u64 last = READ_ONCE(netoops_last_oops_ns);
+
+	if (in_interrupt())
+		return true;
+	return last && ktime_get_mono_fast_ns() - last < NETOOPS_OOPS_INTERVAL_NS;
+}
+
+static void netoops_oops_sent(void)
+{
+	u64 now = ktime_get_mono_fast_ns();
+
+	WRITE_ONCE(netoops_last_oops_ns, now ? now : 1);
+}
+
+/*
+ * Send a dump if it is selected (a test dump always is). Returns the
+ * number of packets sent, or an error: -ENODEV (not selected, no active
+ * target), -EBUSY (another dump is being sent, or stopped this one first).
+ */
+static long netoops_dump(u8 reason, const char *text, struct netoops_test *test)
 {
 	struct netoops_config *cfg;
 	struct netoops_dump *d;
-	long ret = -ENODEV;
+	bool selected = true;
+	long ret;
 
-	d = netoops_claim(reason);
-	if (!d)
+	if (reason != NETOOPS_REASON_TEST) {
+		rcu_read_lock();
+		cfg = rcu_dereference(netoops_config);
+		selected = cfg->enabled && (cfg->reasons & BIT(reason));
+		rcu_read_unlock();
+	}
+	if (!selected)
+		return -ENODEV;
+	if (reason == NETOOPS_REASON_OOPS && netoops_oops_limited())
 		return -EBUSY;
 
-	rcu_read_lock();
-	cfg = rcu_dereference(netoops_config);
-	if (reason == NETOOPS_REASON_TEST ||
-	    (cfg->enabled && (cfg->reasons & BIT(reason))))
-		ret = netoops_send_dump(d, cfg, text);
-	rcu_read_unlock();
-
+	d = netoops_claim(reason, test);
+	if (!d)
+		return -EBUSY;
+	if (reason == NETOOPS_REASON_OOPS)
+		netoops_oops_sent();
+	ret = netoops_send_dump(d, text);
 	netoops_release(d);
 	return ret;
 }
@@ -957,52 +1514,61 @@ static u8 netoops_wire_reason(enum kmsg_dump_reason reason)
 	}
 }
 
-/*
- * An oops storm sends one dump per NETOOPS_OOPS_INTERVAL_NS (the next one
- * has the whole log, later oopses included). An oops in interrupt context
- * is followed by a panic, whose dump holds everything, so it sends
- * nothing itself.
- */
-static bool netoops_oops_limited(void)
-{
-	u64 now = ktime_get_mono_fast_ns();
-	u64 last = READ_ONCE(netoops_last_oops_ns);
-
-	if (in_interrupt())
-		return true;
-	if (last && now - last < NETOOPS_OOPS_INTERVAL_NS)
-		return true;
-	WRITE_ONCE(netoops_last_oops_ns, now ? now : 1);
-	return false;
-}
-
 static void netoops_kmsg_dump(struct kmsg_dumper *dumper,
 			      struct kmsg_dump_detail *detail)
 {
 	u8 reason = netoops_wire_reason(detail->reason);
 
-	if (reason == NETOOPS_REASON_UNKNOWN)
-		return;
-	/*
-	 * An oops inside a dump on this context ends that dump (see
-	 * netoops_claim()), even when it is rate limited or not selected.
-	 */
-	if (reason == NETOOPS_REASON_OOPS &&
-	    atomic_long_read(&netoops_owner) == (unsigned long)current) {
-		/* This task is being killed; later dumps and tests may run. */
-		netoops_unwind((unsigned long)current);
-		atomic_long_cmpxchg(&netoops_owner, (unsigned long)current, 0);
+	switch (reason) {
+	case NETOOPS_REASON_OOPS:
+		/* An oops inside a dump ends it, whatever is selected. */
+		if (netoops_dump_faulted())
+			return;
+		/* The panic's dump has it. */
+		if (panic_in_progress())
+			return;
+		break;
+	case NETOOPS_REASON_PANIC:
+		/* Once: a fault inside the panic's dump panics again. */
+		if (atomic_xchg(&netoops_panic_dumped, 1))
+			return;
+		break;
+	case NETOOPS_REASON_EMERG:
+		break;
+	default:
+		/* Shutdown dumps come from netoops_reboot_event(). */
 		return;
 	}
-	if (reason == NETOOPS_REASON_OOPS && netoops_oops_limited())
-		return;
-
-	netoops_dump(reason, detail->description);
+	netoops_dump(reason, detail->description, NULL);
 }
 
 static struct kmsg_dumper netoops_dumper = {
 	.dump		= netoops_kmsg_dump,
 	.max_reason	= KMSG_DUMP_OOPS,
+};
+
+/*
+ * The shutdown dump, before the devices are shut down (kmsg_dump()'s
+ * KMSG_DUMP_SHUTDOWN comes after device_shutdown(), when no NIC sends).
+ */
+static int netoops_reboot_event(struct notifier_block *nb,
+				unsigned long action, void *data)
+{
+	static const char * const what[] = {
+		[SYS_RESTART]	= "restart",
+		[SYS_HALT]	= "halt",
+		[SYS_POWER_OFF]	= "power off",
+	};
+
+	if (action < ARRAY_SIZE(what) && what[action])
+		netoops_dump(NETOOPS_REASON_SHUTDOWN, what[action], NULL);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block netoops_reboot_notifier = {
+	.notifier_call	= netoops_reboot_event,
+	/* Before other reboot notifiers quiesce devices. */
+	.priority	= INT_MAX,
 };
 
 /* Device side of targets */
@@ -1012,59 +1578,165 @@ static void netoops_tx_free(struct netoops_tx *tx)
 	unsigned int i;
 
 	ASSERT_RTNL();
-	do_netpoll_cleanup(&tx->np);
 	/* A buffer the driver still has is freed when it lets go. */
 	for (i = 0; i < NETOOPS_RING; i++)
-		kfree_skb(tx->skbs[i]);
+		consume_skb(tx->skbs[i]);
+	do_netpoll_cleanup(&tx->np);
 	kfree(tx);
 }
 
 /*
- * Whether netoops can send through @dev itself: 0, or -EOPNOTSUPP for a
- * device whose transmit path goes through other devices (their locks,
- * netpoll's deferral), -EBUSY for a device enslaved to a master. Says why
- * in the kernel log if @warn.
+ * Whether a target may name @dev: an Ethernet device that is not enslaved
+ * (but for an L3 master such as a VRF), and not stacked or virtual, but
+ * for a VLAN device and a bond, which netoops_resolve() looks through.
  */
-static int netoops_dev_check(struct net_device *dev, bool warn)
+static int netoops_check_named(struct net_device *dev, const char **why)
 {
-	const char *why = NULL;
-	int err = -EOPNOTSUPP;
+	struct net_device *master = netdev_master_upper_dev_get(dev);
 
-	if (netdev_master_upper_dev_get(dev)) {
-		why = "enslaved to another device";
-		err = -EBUSY;
+	if (dev->type != ARPHRD_ETHER || dev->addr_len != ETH_ALEN) {
+		*why = "not an Ethernet device";
+		return -EOPNOTSUPP;
 	}
-	if (dev->priv_flags & IFF_DISABLE_NETPOLL)
-		why = "does not support netpoll";
-	if (dev->priv_flags & IFF_NO_QUEUE)
-		why = "stacked or virtual (VLAN, bond, bridge, macvlan, veth)";
-	if (dev->type != ARPHRD_ETHER || dev->addr_len != ETH_ALEN)
-		why = "not an Ethernet device";
-	if (!why)
+	if (master && !netif_is_l3_master(master)) {
+		*why = "enslaved to another device: name that one";
+		return -EBUSY;
+	}
+	if (is_vlan_dev(dev) || netif_is_bond_master(dev))
 		return 0;
-	if (warn)
-		pr_warn("%s: cannot send through it: %s\n", dev->name, why);
-	return err;
+	if (dev->priv_flags & IFF_NO_QUEUE) {
+		*why = "stacked or virtual (bridge, team, macvlan, veth)";
+		return -EOPNOTSUPP;
+	}
+	return 0;
 }
 
-/* Set up sending through @dev, which is up. Called under RTNL. */
-static struct netoops_tx *netoops_tx_create(struct net_device *dev,
-					    bool ipv6)
+/*
+ * Whether netoops can send through @dev itself: it must take the transmit
+ * queue lock that netoops trylocks (not LLTX, not without a queue), and
+ * let a socket buffer be sent again once it let go of it.
+ */
+static int netoops_check_phys(struct net_device *dev, const char **why)
 {
-	unsigned int i, size, ip_len;
+	if (dev->type != ARPHRD_ETHER || dev->addr_len != ETH_ALEN)
+		*why = "not an Ethernet device";
+	else if (dev->priv_flags & IFF_DISABLE_NETPOLL)
+		*why = "does not support netpoll";
+	else if ((dev->priv_flags & IFF_NO_QUEUE) || dev->lltx)
+		*why = "transmits without a queue lock (LLTX, such as tun/tap)";
+	else if (!(dev->priv_flags & IFF_TX_SKB_SHARING))
+		*why = "cannot send a socket buffer twice (such as Wi-Fi, tun/tap)";
+	return *why ? -EOPNOTSUPP : 0;
+}
+
+/*
+ * The slave bond @bond sends a target's frames through now: asks the bond
+ * (ndo_get_xmit_slave()) with a frame of the target. Called under RTNL.
+ */
+static struct net_device *netoops_bond_slave(const struct netoops_target *nt,
+					     struct net_device *bond)
+{
+	struct net_device *slave;
+	struct sk_buff *skb;
+
+	skb = alloc_skb(ALIGN(ETH_HLEN, 4) + sizeof(struct ipv6hdr) +
+			sizeof(struct udphdr), GFP_KERNEL);
+	if (!skb)
+		return NULL;
+	/* The IP header aligned, as netoops_build_frame() expects. */
+	skb_reserve(skb, ALIGN(ETH_HLEN, 4) - ETH_HLEN);
+	skb->dev = bond;
+	netoops_build_frame(skb, nt, bond->dev_addr, 0, 0, NULL, 0, NULL, 0);
+	rcu_read_lock();
+	slave = netdev_get_xmit_slave(bond, skb, false);
+	rcu_read_unlock();
+	consume_skb(skb);
+	return slave;
+}
+
+/*
+ * The device a target naming @named sends through, and the VLAN id its
+ * frames get: @named itself; for an 802.1Q VLAN device, its real device
+ * and the tag, built into the frame; for a bond (also under a VLAN), the
+ * slave it sends through now, which the netdevice notifier follows. NULL
+ * with *@err and *@why if netoops cannot send for it. Called under RTNL.
+ */
+static struct net_device *netoops_resolve(const struct netoops_target *nt,
+					  struct net_device *named,
+					  u16 *vlan_id, int *err,
+					  const char **why)
+{
+	struct net_device *dev = named, *master;
+
+	*vlan_id = 0;
+	*err = netoops_check_named(named, why);
+	if (*err)
+		return NULL;
+	*err = -EOPNOTSUPP;
+	if (is_vlan_dev(dev)) {
+		if (vlan_dev_vlan_proto(dev) != htons(ETH_P_8021Q)) {
+			*why = "an 802.1ad VLAN device";
+			return NULL;
+		}
+		*vlan_id = vlan_dev_vlan_id(dev);
+		dev = vlan_dev_real_dev(dev);
+		master = netdev_master_upper_dev_get(dev);
+		if (is_vlan_dev(dev)) {
+			*why = "a VLAN device on a VLAN device";
+			return NULL;
+		}
+		if (master && !netif_is_l3_master(master)) {
+			*why = "a VLAN device on an enslaved device";
+			*err = -EBUSY;
+			return NULL;
+		}
+	}
+	if (netif_is_bond_master(dev)) {
+		dev = netoops_bond_slave(nt, dev);
+		if (!dev) {
+			*why = "a bond without a slave to send through";
+			*err = -ENETDOWN;
+			return NULL;
+		}
+		if (netif_is_bond_master(dev) || is_vlan_dev(dev)) {
+			*why = "a bond on stacked devices";
+			return NULL;
+		}
+	}
+	*err = netoops_check_phys(dev, why);
+	return *err ? NULL : dev;
+}
+
+/* Set up sending through @dev for a target naming @named. Under RTNL. */
+static struct netoops_tx *netoops_tx_create(const struct netoops_target *nt,
+					    struct net_device *named,
+					    struct net_device *dev,
+					    u16 vlan_id)
+{
+	unsigned int i, size, ip_off, l2;
 	struct netoops_tx *tx;
 	int err;
 
 	ASSERT_RTNL();
 
-	tx = netoops_zalloc(sizeof(*tx));
+	tx = kzalloc_obj(*tx);
 	if (!tx)
 		return ERR_PTR(-ENOMEM);
 
-	ip_len = ipv6 ? sizeof(struct ipv6hdr) : sizeof(struct iphdr);
-	tx->headroom = LL_RESERVED_SPACE(dev);
-	size = tx->headroom + ETH_HLEN + ip_len + sizeof(struct udphdr) +
+	/*
+	 * The IP header 16-byte aligned (drivers and checksum helpers read it
+	 * in words), with the device's headroom before the link header.
+	 */
+	l2 = vlan_id ? VLAN_ETH_HLEN : ETH_HLEN;
+	ip_off = ALIGN(dev->hard_header_len + dev->needed_headroom +
+		       l2 - ETH_HLEN, 16);
+	tx->headroom = ip_off - l2;
+	size = ip_off + (nt->ipv6 ? sizeof(struct ipv6hdr) :
+			 sizeof(struct iphdr)) + sizeof(struct udphdr) +
 	       NETOOPS_MAX_UDP + dev->needed_tailroom;
+	tx->mtu = min(named->mtu, dev->mtu);
+	tx->vlan_id = vlan_id;
+	ether_addr_copy(tx->src_mac, named->dev_addr);
 
 	for (i = 0; i < NETOOPS_RING; i++) {
 		tx->skbs[i] = alloc_skb(size, GFP_KERNEL);
@@ -1079,6 +1751,8 @@ static struct netoops_tx *netoops_tx_create(struct net_device *dev,
 	err = __netpoll_setup(&tx->np, dev);
 	if (err)
 		goto free_skbs;
+	/* netpoll's pool of socket buffers is for its send path only. */
+	skb_queue_purge(&tx->np.skb_pool);
 	netdev_hold(dev, &tx->np.dev_tracker, GFP_KERNEL);
 	return tx;
 
@@ -1091,8 +1765,7 @@ free_skbs:
 
 /*
  * Stop sending through @nt's device: unpublish its device side, wait until
- * no dump uses it (a dump in progress, not a panic, stops at its next
- * packet) and free it. Called under RTNL.
+ * no dump's packet uses it and free it. Called under RTNL.
  */
 static void netoops_target_detach(struct netoops_target *nt,
 				  enum netoops_state state)
@@ -1103,48 +1776,90 @@ static void netoops_target_detach(struct netoops_target *nt,
 	if (!tx)
 		return;
 	RCU_INIT_POINTER(nt->tx, NULL);
-	WRITE_ONCE(netoops_stop, netoops_stop + 1);
-	synchronize_rcu();
+	synchronize_net();
 	netoops_tx_free(tx);
 }
 
 /*
  * Bring @nt in line with the device of its name: active when the device is
- * up and usable, else without a device side. Never opens a device. Called
- * under RTNL; may sleep.
+ * up and resolves to a device netoops can send through, else without a
+ * device side; *@namedp is the device (or NULL) and *@why says why it
+ * cannot send. Never opens a device. Called under RTNL; may sleep.
  */
-static int netoops_target_sync(struct netoops_target *nt)
+static int __netoops_target_sync(struct netoops_target *nt,
+				 struct net_device **namedp, const char **why)
 {
-	struct netoops_tx *tx = rtnl_dereference(nt->tx);
-	struct net_device *dev;
+	struct netoops_tx *tx = rtnl_dereference(nt->tx), *old;
+	struct net_device *named, *dev;
+	u16 vlan_id;
 	int err;
 
 	ASSERT_RTNL();
 
-	dev = __dev_get_by_name(&init_net, nt->dev_name);
-	if (tx && tx->np.dev == dev && netif_running(dev) &&
-	    !netoops_dev_check(dev, false))
+	*why = NULL;
+	named = __dev_get_by_name(&init_net, nt->dev_name);
+	*namedp = named;
+	if (!named) {
+		netoops_target_detach(nt, NETOOPS_PARKED);
+		return -ENODEV;
+	}
+	if (!netif_running(named)) {
+		*why = "down: bring it up first";
+		netoops_target_detach(nt, NETOOPS_DOWN);
+		return -ENETDOWN;
+	}
+	dev = netoops_resolve(nt, named, &vlan_id, &err, why);
+	if (dev && !netif_running(dev)) {
+		*why = "the device it sends through is down";
+		err = -ENETDOWN;
+		dev = NULL;
+	}
+	if (!dev) {
+		netoops_target_detach(nt, NETOOPS_DOWN);
+		return err;
+	}
+	if (tx && tx->np.dev == dev && tx->vlan_id == vlan_id &&
+	    tx->mtu == min(named->mtu, dev->mtu) &&
+	    ether_addr_equal(tx->src_mac, named->dev_addr))
 		return 0;
 
-	netoops_target_detach(nt, dev ? NETOOPS_DOWN : NETOOPS_PARKED);
-	if (!dev)
-		return -ENODEV;
-	if (!netif_running(dev))
-		return -ENETDOWN;
-	err = netoops_dev_check(dev, true);
-	if (err)
-		return err;
-
-	tx = netoops_tx_create(dev, nt->ipv6);
+	old = tx;
+	tx = netoops_tx_create(nt, named, dev, vlan_id);
 	if (IS_ERR(tx)) {
-		pr_warn("%s: cannot set up: %pe\n", dev->name, tx);
+		*why = "cannot allocate its socket buffers or set up netpoll";
+		netoops_target_detach(nt, NETOOPS_DOWN);
 		return PTR_ERR(tx);
 	}
 	/* NAPI polls that started before npinfo was visible are over. */
-	synchronize_rcu();
+	synchronize_net();
 	rcu_assign_pointer(nt->tx, tx);
 	WRITE_ONCE(nt->state, NETOOPS_ACTIVE);
+	if (old) {
+		synchronize_net();
+		netoops_tx_free(old);
+	}
 	return 0;
+}
+
+/* What netoops_target_sync() says in the kernel log when it fails. */
+#define NETOOPS_WARN		1	/* why netoops cannot send */
+#define NETOOPS_WARN_DOWN	2	/* also: the device is missing or down */
+
+static int netoops_target_sync(struct netoops_target *nt, unsigned int warn)
+{
+	struct net_device *named;
+	const char *why;
+	int err;
+
+	err = __netoops_target_sync(nt, &named, &why);
+	if (!err || !warn || (!(warn & NETOOPS_WARN_DOWN) &&
+			      (err == -ENODEV || err == -ENETDOWN)))
+		return err;
+	if (named)
+		netdev_warn(named, "netoops: cannot send through it: %s\n", why);
+	else
+		pr_warn("%s: no such device\n", nt->dev_name);
+	return err;
 }
 
 /* Tear down a target nothing can see any more. Called under RTNL. */
@@ -1171,6 +1886,10 @@ static int netoops_netdev_event(struct notifier_block *nb,
 	case NETDEV_UNREGISTER:
 	case NETDEV_CHANGENAME:
 	case NETDEV_CHANGEUPPER:
+	case NETDEV_CHANGELOWERSTATE:
+	case NETDEV_BONDING_FAILOVER:
+	case NETDEV_CHANGEADDR:
+	case NETDEV_CHANGEMTU:
 		break;
 	default:
 		return NOTIFY_DONE;
@@ -1179,34 +1898,38 @@ static int netoops_netdev_event(struct notifier_block *nb,
 	cfg = netoops_config_locked();
 	for (i = 0; i < NETOOPS_MAX_TARGETS; i++) {
 		struct netoops_target *nt = cfg->targets[i];
+		bool mine, named, stacked;
 		struct netoops_tx *tx;
-		bool mine, named;
 
 		if (!nt)
 			continue;
 		tx = rtnl_dereference(nt->tx);
 		mine = tx && tx->np.dev == dev;
 		named = !strcmp(dev->name, nt->dev_name);
+		/* Sends through another device than it names. */
+		stacked = !tx || strcmp(tx->np.dev->name, nt->dev_name);
 
 		switch (event) {
 		case NETDEV_GOING_DOWN:
 			/* It comes back when the admin brings it up. */
-			if (mine)
+			if (mine || named)
 				netoops_target_detach(nt, NETOOPS_DOWN);
 			break;
 		case NETDEV_UNREGISTER:
-			if (mine || (!tx && named))
+			if (named)
 				netoops_target_detach(nt, NETOOPS_PARKED);
-			break;
-		case NETDEV_CHANGENAME:
-			/* Renamed away, or a device took the name. */
-			if (mine || named || !tx)
-				netoops_target_sync(nt);
+			else if (mine)
+				netoops_target_detach(nt, NETOOPS_DOWN);
 			break;
 		default:
-			/* Registered, came up, or joined or left a master. */
-			if (mine || named)
-				netoops_target_sync(nt);
+			/*
+			 * Registered, up or renamed, joined or left a master,
+			 * a bond's slave changed, a new address or MTU. A
+			 * device that is missing or down is not worth a
+			 * warning: the target comes back when it is up.
+			 */
+			if (mine || named || stacked)
+				netoops_target_sync(nt, NETOOPS_WARN);
 			break;
 		}
 	}
@@ -1457,10 +2180,9 @@ static enum kmsg_dump_reason netoops_max_reason(unsigned int mask)
 	/*
 	 * kmsg_dump() calls a dumper for every reason up to its max_reason
 	 * (in the kernel's order panic, oops, emerg, shutdown). Oopses are
-	 * always asked for, so that an oops inside a dump ends it.
+	 * always asked for, so that an oops inside a dump ends it; shutdown
+	 * dumps come from the reboot notifier.
 	 */
-	if (mask & BIT(NETOOPS_REASON_SHUTDOWN))
-		return KMSG_DUMP_SHUTDOWN;
 	if (mask & BIT(NETOOPS_REASON_EMERG))
 		return KMSG_DUMP_EMERG;
 	return KMSG_DUMP_OOPS;
@@ -1630,8 +2352,8 @@ static int netoops_parse_port(const char *s, u16 *port)
 /* Parse a target line into @nt. Returns -EINVAL on any syntax error. */
 static int netoops_parse_target(char *s, struct netoops_target *nt)
 {
-	unsigned int seen = 0;
 	bool src6 = false, dst6 = false;
+	unsigned int seen = 0;
 	char *word;
 
 	nt->sport = NETOOPS_DEFAULT_SPORT;
@@ -1734,12 +2456,8 @@ static int netoops_set_target(int idx, struct netoops_target *nt)
 
 	rtnl_lock();
 	if (nt) {
-		err = netoops_target_sync(nt);
+		err = netoops_target_sync(nt, NETOOPS_WARN | NETOOPS_WARN_DOWN);
 		if (err) {
-			if (err == -ENODEV || err == -ENETDOWN)
-				pr_warn("%s: %s\n", nt->dev_name, err == -ENODEV ?
-					"no such device" :
-					"device is down, bring it up first");
 			rtnl_unlock();
 			if (cfg->log != netoops_config_locked()->log)
 				vfree(cfg->log);
@@ -1762,9 +2480,9 @@ free_nt:
 static int netoops_target_handler(const struct ctl_table *table, int write,
 				  void *buffer, size_t *lenp, loff_t *ppos)
 {
-	int idx = (long)table->extra1;
-	char line[NETOOPS_LINE_MAX + 1];
 	struct netoops_target *nt = NULL;
+	char line[NETOOPS_LINE_MAX + 1];
+	int idx = (long)table->extra1;
 	int err;
 
 	if (!write) {
@@ -1787,7 +2505,7 @@ static int netoops_target_handler(const struct ctl_table *table, int write,
 
 	/* A line of nothing but blanks clears the target. */
 	if (line[strspn(line, " \t")]) {
-		nt = netoops_zalloc(sizeof(*nt));
+		nt = kzalloc_obj(*nt);
 		if (!nt)
 			return -ENOMEM;
 		nt->state = NETOOPS_PARKED;
@@ -1830,11 +2548,28 @@ static int netoops_state_handler(const struct ctl_table *table, int write,
 	return netoops_read_str(text, buffer, lenp, ppos);
 }
 
+/*
+ * The test dump runs in a kernel thread of its own, on the writer's CPU: a
+ * fault inside it kills that thread, not the writer inside the sysctl
+ * handler (whose table a later unregister would wait for forever).
+ */
+static int netoops_test_thread(void *arg)
+{
+	struct netoops_test *t = arg;
+
+	t->result = netoops_dump(NETOOPS_REASON_TEST, "netoops test dump", t);
+	complete(&t->done);
+	netoops_test_put(t);
+	module_put_and_kthread_exit(0);
+}
+
 static int netoops_test_handler(const struct ctl_table *table, int write,
 				void *buffer, size_t *lenp, loff_t *ppos)
 {
 	char line[NETOOPS_LINE_MAX + 1];
-	long sent;
+	struct task_struct *task;
+	struct netoops_test *t;
+	long left;
 	int err;
 
 	err = netoops_get_line(line, buffer, *lenp, ppos);
@@ -1843,13 +2578,36 @@ static int netoops_test_handler(const struct ctl_table *table, int write,
 	if (strcmp(line, "1"))
 		return -EINVAL;
 
-	/* A dump from process context; a real dump makes this one stop. */
-	sent = netoops_dump(NETOOPS_REASON_TEST, "netoops test dump");
-	if (sent < 0)
-		return sent;
-	/* No device took a single packet: say so. */
-	if (!sent)
-		return -EIO;
+	t = kzalloc_obj(*t);
+	if (!t)
+		return -ENOMEM;
+	init_completion(&t->done);
+	refcount_set(&t->refs, 2);
+	__module_get(THIS_MODULE);
+	task = kthread_create(netoops_test_thread, t, "netoops-test");
+	if (IS_ERR(task)) {
+		module_put(THIS_MODULE);
+		kfree(t);
+		return PTR_ERR(task);
+	}
+	kthread_bind(task, raw_smp_processor_id());
+	wake_up_process(task);
+
+	left = msecs_to_jiffies(NETOOPS_TEST_WAIT_MS);
+	left = wait_for_completion_killable_timeout(&t->done, left);
+	if (left <= 0) {
+		/* Killed, or the dump never ended: it stops at its next step. */
+		WRITE_ONCE(t->cancel, true);
+		err = left ? -EINTR : -ETIMEDOUT;
+	} else if (t->result < 0) {
+		err = t->result;
+	} else if (!t->result) {
+		/* No device took a single packet: say so. */
+		err = -EIO;
+	}
+	netoops_test_put(t);
+	if (err)
+		return err;
 
 	netoops_write_done(lenp, ppos);
 	return 0;
@@ -1953,7 +2711,7 @@ static int __init netoops_init(void)
 	struct netoops_config *cfg;
 	int err;
 
-	cfg = netoops_zalloc(sizeof(*cfg));
+	cfg = kzalloc_obj(*cfg);
 	if (!cfg)
 		return -ENOMEM;
 	cfg->enabled = 1;
@@ -1970,16 +2728,22 @@ static int __init netoops_init(void)
 	if (err)
 		goto unregister_notifier;
 
+	err = register_reboot_notifier(&netoops_reboot_notifier);
+	if (err)
+		goto unregister_dumper;
+
 	netoops_sysctl_header = register_sysctl("kernel/netoops",
 						netoops_sysctl_table);
 	if (!netoops_sysctl_header) {
 		err = -ENOMEM;
-		goto unregister_dumper;
+		goto unregister_reboot;
 	}
 	netoops_fault_init();
 
 	return 0;
 
+unregister_reboot:
+	unregister_reboot_notifier(&netoops_reboot_notifier);
 unregister_dumper:
 	kmsg_dump_unregister(&netoops_dumper);
 unregister_notifier:
@@ -1996,6 +2760,7 @@ static void __exit netoops_exit(void)
 
 	netoops_fault_exit();
 	unregister_sysctl_table(netoops_sysctl_header);
+	unregister_reboot_notifier(&netoops_reboot_notifier);
 	kmsg_dump_unregister(&netoops_dumper);
 	unregister_netdevice_notifier(&netoops_netdev_notifier);
 	/* kmsg_dump_unregister() waited for dumps in progress. */

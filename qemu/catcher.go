@@ -63,6 +63,16 @@ type Catcher struct {
 // and waits until every UDP port in waitPorts is bound (so the guest's
 // first packet is not lost to a catcher still starting).
 func StartCatcher(ctx context.Context, bin, dir, name string, args []string, waitPorts ...int) (*Catcher, error) {
+	return startCatcher(ctx, nil, bin, dir, name, args, waitPorts...)
+}
+
+// StartCatcherIn is StartCatcher inside a network namespace of the host's
+// (HostNet).
+func StartCatcherIn(ctx context.Context, h *HostNet, bin, dir, name string, args []string, waitPorts ...int) (*Catcher, error) {
+	return startCatcher(ctx, []string{"ip", "netns", "exec", h.NS}, bin, dir, name, args, waitPorts...)
+}
+
+func startCatcher(ctx context.Context, prefix []string, bin, dir, name string, args []string, waitPorts ...int) (*Catcher, error) {
 	c := &Catcher{Name: name, Dir: filepath.Join(dir, name), Events: filepath.Join(dir, name+".events.jsonl"), seen: map[string]time.Time{}, done: make(chan struct{})}
 	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
 		return nil, err
@@ -74,10 +84,11 @@ func StartCatcher(ctx context.Context, bin, dir, name string, args []string, wai
 		return nil, err
 	}
 	c.stderr = f
-	c.cmd = exec.Command(bin, c.Args...)
+	argv := append(append(append([]string{}, prefix...), bin), c.Args...)
+	c.cmd = exec.Command(argv[0], argv[1:]...)
 	c.cmd.Stdout, c.cmd.Stderr = f, f
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	os.WriteFile(filepath.Join(dir, name+".cmd"), []byte(shellQuote(append([]string{bin}, c.Args...))+"\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, name+".cmd"), []byte(shellQuote(argv)+"\n"), 0o644)
 	if err := c.cmd.Start(); err != nil {
 		f.Close()
 		return nil, err
@@ -85,7 +96,13 @@ func StartCatcher(ctx context.Context, bin, dir, name string, args []string, wai
 	go func() { c.cmd.Wait(); close(c.done) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for _, p := range waitPorts {
-		for !udpPortBound(p) {
+		// In a namespace, the catcher's own view of the UDP sockets
+		// (ip netns exec runs it as the same process).
+		procNet := "/proc/net"
+		if prefix != nil {
+			procNet = fmt.Sprintf("/proc/%d/net", c.cmd.Process.Pid)
+		}
+		for !udpPortBound(procNet, p) {
 			select {
 			case <-c.done:
 				b, _ := os.ReadFile(f.Name())
@@ -211,10 +228,11 @@ func FreeUDPPort(addr string) (int, error) {
 }
 
 // udpPortBound reports whether some socket has the UDP port bound, from
-// /proc/net/udp and udp6.
-func udpPortBound(port int) bool {
+// procNet's udp and udp6 (/proc/net, or /proc/PID/net for another
+// namespace).
+func udpPortBound(procNet string, port int) bool {
 	hex := fmt.Sprintf(":%04X ", port)
-	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+	for _, f := range []string{procNet + "/udp", procNet + "/udp6"} {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			continue

@@ -155,6 +155,39 @@ func TestLKDTMSoftLockup(t *testing.T) {
 	})
 }
 
+// LKDTM crashes the crash-title corpus asked for (docs/crash-titles.md):
+// list corruption (DEBUG_LIST, BUG_ON_DATA_CORRUPTION), a hung task
+// (DETECT_HUNG_TASK) and a corrupted stack (STACKPROTECTOR_STRONG).
+func TestLKDTMCorruptListAdd(t *testing.T) {
+	runCrash(t, crashCase{
+		name:    "lkdtm-corrupt-list-add",
+		title:   "BUG: corrupted list in lkdtm_CORRUPT_LIST_ADD",
+		setup:   "echo 1 > /proc/sys/kernel/panic_on_oops",
+		trigger: "lkdtm CORRUPT_LIST_ADD",
+		wants:   []string{"lkdtm: Performing direct entry CORRUPT_LIST_ADD", "list_add corruption", "Kernel panic - not syncing: Fatal exception"},
+	})
+}
+
+func TestLKDTMHungTask(t *testing.T) {
+	runCrash(t, crashCase{
+		name:  "lkdtm-hung-task",
+		title: "INFO: task hung in lkdtm_HUNG_TASK",
+		setup: "echo 1 > /proc/sys/kernel/hung_task_panic\necho 2 > /proc/sys/kernel/hung_task_timeout_secs",
+		// the writer blocks in D state for good
+		trigger: "lkdtm HUNG_TASK &\nsleep 60",
+		wants:   []string{"lkdtm: Performing direct entry HUNG_TASK", "blocked for more than 2 seconds", "Kernel panic - not syncing: hung_task: blocked tasks"},
+	})
+}
+
+func TestLKDTMCorruptStack(t *testing.T) {
+	runCrash(t, crashCase{
+		name:    "lkdtm-corrupt-stack",
+		title:   "kernel panic: stack-protector: Kernel stack is corrupted in lkdtm_CORRUPT_STACK",
+		trigger: "lkdtm CORRUPT_STACK",
+		wants:   []string{"lkdtm: Performing direct entry CORRUPT_STACK", "Kernel panic - not syncing: stack-protector: Kernel stack is corrupted in: lkdtm_CORRUPT_STACK"},
+	})
+}
+
 // latencySummary is the panic-to-disk figures, for the summary.
 func latencySummary() string {
 	latencies.Lock()

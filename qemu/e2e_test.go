@@ -166,6 +166,35 @@ func (s *scenario) catcher(name string, extra []string, addrs ...string) (*Catch
 	return c, ports
 }
 
+// hostNet makes a network namespace of the scenario's own (HostNet),
+// removed at the end of the test.
+func (s *scenario) hostNet() *HostNet {
+	s.t.Helper()
+	h, err := NewHostNet(s.name)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(h.Close)
+	return h
+}
+
+// catcherIn starts `catcher listen` inside h's namespace on addr (an
+// address of the namespace) and a port free on the host, and returns it
+// and the port.
+func (s *scenario) catcherIn(h *HostNet, name, addr string) (*Catcher, int) {
+	s.t.Helper()
+	p, err := FreeUDPPort("127.0.0.1")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	c, err := StartCatcherIn(s.ctx, h, env.catcher, s.dir, name, catcherListenArgs([]string{fmt.Sprintf("%s:%d", addr, p)}), p)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(c.Stop)
+	return c, p
+}
+
 // catcherListenArgs is the catcher command line for receiving on a UDP
 // socket (docs/catcher.md): one address per catcher.
 func catcherListenArgs(listen []string) []string {
@@ -187,7 +216,8 @@ type guestOpts struct {
 	cpu     string // -cpu model (default NETOOPS_E2E_QEMU_CPU, else QEMU's)
 	qmp     bool   // a QMP socket, for VM.InjectNMI
 	// vm, if set, adjusts the boot before it starts (a firmware boot).
-	vm func(*VMConfig) error
+	vm   func(*VMConfig) error
+	nics []NIC // more NICs: eth1, eth2, ...
 }
 
 // boot builds the initramfs for script and starts the guest.
@@ -210,6 +240,10 @@ func (s *scenario) boot(script string, o guestOpts) *VM {
 	if o.timeout == 0 {
 		o.timeout = 120 * time.Second
 	}
+	// The debug kernel (lockdep, KASAN) runs slower under TCG.
+	if debugKernel() {
+		o.timeout *= 2
+	}
 	cmdline := o.cmdline
 	if !o.quiet {
 		cmdline = "ignore_loglevel " + cmdline
@@ -226,7 +260,7 @@ func (s *scenario) boot(script string, o guestOpts) *VM {
 		cpu = os.Getenv("NETOOPS_E2E_QEMU_CPU")
 	}
 	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout, NIC: nic,
-		SMP: o.smp, CPU: cpu, QMP: o.qmp}
+		SMP: o.smp, CPU: cpu, QMP: o.qmp, NICs: o.nics}
 	if o.pcap || os.Getenv("E2E_PCAP") != "" {
 		cfg.Pcap = filepath.Join(dir, "guest-nic.pcap")
 	}
@@ -284,12 +318,21 @@ func (s *scenario) guestFailures(vm *VM) {
 			}
 		}
 	}
-	for _, l := range strings.Split(vm.ReadConsole(), "\n") {
+	console := vm.ReadConsole()
+	for _, l := range strings.Split(console, "\n") {
 		if i := strings.Index(l, "E2E-FAIL:"); i >= 0 {
 			s.t.Errorf("guest: %s", l[i:])
 		}
 	}
+	if debugKernel() {
+		for _, l := range Splats(console) {
+			s.t.Errorf("debug kernel splat (see %s): %s", vm.Console, l)
+		}
+	}
 }
+
+// debugKernel is set by scripts/e2e.sh for the debug kernel's subset.
+func debugKernel() bool { return os.Getenv("NETOOPS_E2E_DEBUG") != "" }
 
 // upload returns a file the guest uploaded, failing the test without it.
 func (s *scenario) upload(name string) []byte {

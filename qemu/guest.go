@@ -61,6 +61,18 @@ if [ -f /e2e/modules ]; then
 		insmod "/lib/e2e/$m" $args || echo "e2e: insmod $m failed"
 	done < /e2e/modules
 fi
+# The harness gives eth0 52:54:00:12:34:56, eth1 ...:57, eth2 ...:58;
+# drivers probe in their own order, so name the NICs by address if needed.
+if [ "$(cat /sys/class/net/eth0/address 2>/dev/null)" != 52:54:00:12:34:56 ]; then
+	for d in /sys/class/net/eth*; do ip link set ${d##*/} name tmp${d##*/}; done
+	for d in /sys/class/net/tmpeth*; do
+		case $(cat $d/address) in
+		52:54:00:12:34:56) ip link set ${d##*/} name eth0 ;;
+		52:54:00:12:34:57) ip link set ${d##*/} name eth1 ;;
+		52:54:00:12:34:58) ip link set ${d##*/} name eth2 ;;
+		esac
+	done
+fi
 ip link set lo up
 echo 0 > /proc/sys/net/ipv6/conf/eth0/accept_dad 2>/dev/null
 ip link set eth0 up

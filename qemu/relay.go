@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Relay is a lossy UDP relay on the host: every datagram it receives is
@@ -92,10 +93,11 @@ func (r *Relay) Close() error {
 // LineCollector receives plain UDP datagrams (netconsole's) and keeps
 // their payloads in arrival order.
 type LineCollector struct {
-	conn *net.UDPConn
-	mu   sync.Mutex
-	msgs [][]byte
-	done chan struct{}
+	conn  *net.UDPConn
+	mu    sync.Mutex
+	msgs  [][]byte
+	times []time.Time
+	done  chan struct{}
 }
 
 // NewLineCollector listens on listen.
@@ -120,6 +122,7 @@ func NewLineCollector(listen string) (*LineCollector, error) {
 			}
 			lc.mu.Lock()
 			lc.msgs = append(lc.msgs, append([]byte(nil), buf[:n]...))
+			lc.times = append(lc.times, time.Now())
 			lc.mu.Unlock()
 		}
 	}()
@@ -128,6 +131,13 @@ func NewLineCollector(listen string) (*LineCollector, error) {
 
 // Addr is the collector's address.
 func (lc *LineCollector) Addr() *net.UDPAddr { return lc.conn.LocalAddr().(*net.UDPAddr) }
+
+// Arrivals returns when each datagram of Messages arrived.
+func (lc *LineCollector) Arrivals() []time.Time {
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	return append([]time.Time(nil), lc.times...)
+}
 
 // Messages returns the datagrams received so far.
 func (lc *LineCollector) Messages() [][]byte {

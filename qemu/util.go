@@ -2,6 +2,7 @@ package qemu
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"strconv"
 )
@@ -38,4 +39,43 @@ func countPcapDumpPackets(name string) int {
 		}
 	}
 	return n
+}
+
+// untagPcap copies the classic pcap file in to out with the 802.1Q tag of
+// every frame tagged with VLAN vid removed, and every other frame left out,
+// so that a reader without VLAN support sees what that VLAN carried. It
+// returns how many frames carried vid and how many other tagged frames
+// there were.
+func untagPcap(in, out string, vid int) (tagged, others int, err error) {
+	b, err := os.ReadFile(in)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(b) < 24 {
+		return 0, 0, fmt.Errorf("%s: not a pcap file", in)
+	}
+	w := append([]byte(nil), b[:24]...)
+	for off := 24; off+16 <= len(b); {
+		incl := int(binary.LittleEndian.Uint32(b[off+8:]))
+		if off+16+incl > len(b) {
+			break
+		}
+		rec, f := b[off:off+16], b[off+16:off+16+incl]
+		off += 16 + incl
+		if len(f) < 18 || f[12] != 0x81 || f[13] != 0x00 {
+			continue
+		}
+		if int(binary.BigEndian.Uint16(f[14:])&0x0fff) != vid {
+			others++
+			continue
+		}
+		tagged++
+		hdr := append([]byte(nil), rec...)
+		binary.LittleEndian.PutUint32(hdr[8:], uint32(incl-4))
+		binary.LittleEndian.PutUint32(hdr[12:], binary.LittleEndian.Uint32(rec[12:])-4)
+		w = append(w, hdr...)
+		w = append(w, f[:12]...)
+		w = append(w, f[16:]...)
+	}
+	return tagged, others, os.WriteFile(out, w, 0o644)
 }

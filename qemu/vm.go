@@ -43,6 +43,8 @@ type VMConfig struct {
 	// UEFI, if set, boots through firmware instead of -kernel/-initrd:
 	// Kernel, Initrd and Cmdline are then up to the boot loader on the ESP.
 	UEFI *UEFI
+	// NICs are the guest's NICs after the first one (eth1, eth2, ...).
+	NICs []NIC
 }
 
 // UEFI is a firmware boot: OVMF's Secure Boot build (q35 with SMM), a
@@ -52,6 +54,20 @@ type UEFI struct {
 	Code string // OVMF_CODE, read-only pflash
 	Vars string // OVMF_VARS, written by the guest's firmware
 	ESP  string // directory with EFI/BOOT/BOOTX64.EFI
+}
+
+// NIC is one more guest NIC: a QEMU netdev and the device on it.
+type NIC struct {
+	// Netdev is the -netdev value without its id, for example
+	// "user,net=10.0.3.0/24" or "tap,ifname=tap0,script=no,downscript=no".
+	Netdev string
+	// Device is the -device value without netdev and mac, for example
+	// "e1000" or "virtio-net-pci,mq=on,vectors=6"; default e1000.
+	Device string
+	// MAC is the guest side's address; default 52:54:00:12:34:5N.
+	MAC string
+	// Pcap, if set, records this NIC's traffic with a filter-dump object.
+	Pcap string
 }
 
 // VM is a running guest.
@@ -129,6 +145,20 @@ func (c *VMConfig) Args() []string {
 	if c.QMP {
 		args = append(args, "-qmp", "unix:"+filepath.Join(c.Dir, "qmp.sock")+",server=on,wait=off")
 	}
+	for i, n := range c.NICs {
+		id := fmt.Sprintf("n%d", i+1)
+		dev, mac := n.Device, n.MAC
+		if dev == "" {
+			dev = "e1000"
+		}
+		if mac == "" {
+			mac = fmt.Sprintf("52:54:00:12:34:%02x", 0x57+i)
+		}
+		args = append(args, "-netdev", n.Netdev+",id="+id, "-device", dev+",netdev="+id+",mac="+mac)
+		if n.Pcap != "" {
+			args = append(args, "-object", fmt.Sprintf("filter-dump,id=f%d,netdev=%s,file=%s", i+1, id, n.Pcap))
+		}
+	}
 	return args
 }
 
@@ -192,6 +222,9 @@ func (vm *VM) Wait() error {
 
 // Done is closed when QEMU has exited.
 func (vm *VM) Done() <-chan struct{} { return vm.done }
+
+// Pid is QEMU's process id.
+func (vm *VM) Pid() int { return vm.cmd.Process.Pid }
 
 // Kill stops the guest now.
 func (vm *VM) Kill() {

@@ -11,6 +11,10 @@
 #   out/kernel/BASE/bzImage     NETOOPS=y kernel for QEMU
 #   out/kernel/BASE/netoops.ko  netoops built as a module (NETOOPS=m build)
 #   out/kernel/BASE/config      the .config of the bzImage
+#   out/kernel/7.2/bzImage-debug, config-debug   7.2 only: the same kernel
+#                               with qemu/kernel-debug.config on top
+#                               (lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP,
+#                               DEBUG_NET, KASAN) for the e2e debug subset
 # and out/kernel/{bzImage,netoops.ko,config} link to 6.12's.
 #
 # Everything else lives in a cache outside the repository:
@@ -21,10 +25,12 @@
 #                          files touched by the series are real copies
 #     BASE/build-y/, BASE/build-m/   out-of-tree build directories
 #                          (NETOOPS=y / =m; build-m builds the module only)
+#     7.2/build-debug/     the debug variant (NETOOPS=y)
 #     BASE/artifacts/      results of the last build, and its key
 #
 # A build is keyed by a hash of its series, the patches it lists,
-# qemu/kernel.config, this script and the source tarball's identity; with
+# qemu/kernel.config (and qemu/kernel-debug.config), this script and the
+# source tarball's identity; with
 # an unchanged key the cached results are copied out and nothing is built.
 #
 # Usage: scripts/build-kernel.sh [--base 6.12|7.2|all] [--setup-only] [--force]
@@ -43,6 +49,7 @@ else
 fi
 OUT_ROOT=$REPO/out/kernel
 FRAGMENT=$REPO/qemu/kernel.config
+DEBUG_FRAGMENT=$REPO/qemu/kernel-debug.config
 BASES=(6.12 7.2)
 JOBS=$(nproc)
 
@@ -53,10 +60,12 @@ set_base() {
 	6.12)
 		PATCHES=$REPO/patches/6.12
 		DEB_PKG=linux-source-6.12
+		DEBUG_VARIANT=0
 		;;
 	7.2)
 		PATCHES=$REPO/patches
 		DEB_PKG=
+		DEBUG_VARIANT=1
 		;;
 	*) die "unknown base $BASE (6.12 or 7.2)" ;;
 	esac
@@ -206,12 +215,17 @@ make_tree() {
 # ---------------------------------------------------------------------------
 # Build
 
-# configure TREE BUILDDIR NETOOPS(y|m): tinyconfig + fragment.
+# configure TREE BUILDDIR NETOOPS(y|m) [EXTRA_FRAGMENT]: tinyconfig +
+# fragment (+ the extra one, whose settings win).
 configure() {
-	local tree=$1 bdir=$2 netoops=$3 sym val got bad=0
+	local tree=$1 bdir=$2 netoops=$3 extra=${4:-} sym val got bad=0
 	mkdir -p "$bdir"
 	make -s -C "$tree" O="$bdir" tinyconfig >/dev/null
-	sed "s/^CONFIG_NETOOPS=.*/CONFIG_NETOOPS=$netoops/" "$FRAGMENT" >"$bdir/netoops.fragment"
+	# One line per symbol, the last setting of it winning.
+	cat "$FRAGMENT" ${extra:+"$extra"} |
+		sed "s/^CONFIG_NETOOPS=.*/CONFIG_NETOOPS=$netoops/" |
+		awk -F= '/^CONFIG_[A-Z0-9_]+=/ { if (!($1 in v)) o[n++] = $1; v[$1] = $0; next }
+			 END { for (i = 0; i < n; i++) print v[o[i]] }' >"$bdir/netoops.fragment"
 	(cd "$tree" && scripts/kconfig/merge_config.sh -m -O "$bdir" \
 		"$bdir/.config" "$bdir/netoops.fragment" >/dev/null)
 	make -s -C "$tree" O="$bdir" olddefconfig
@@ -232,6 +246,7 @@ build_key() {
 	{
 		echo "base $BASE pristine $pristine $(cat "$pristine/.netoops-pristine" 2>/dev/null || stat -c %Y "$pristine/Makefile")"
 		sha256sum "${BASH_SOURCE[0]}" "$FRAGMENT" "$PATCHES/series" | cut -d' ' -f1
+		[[ $DEBUG_VARIANT -eq 0 ]] || sha256sum "$DEBUG_FRAGMENT" | cut -d' ' -f1
 		series_patches | xargs -r sha256sum | cut -d' ' -f1
 	} | sha256sum | cut -d' ' -f1
 }
@@ -241,6 +256,9 @@ copy_out() {
 	mkdir -p "$OUT"
 	cp "$BCACHE/artifacts/bzImage" "$BCACHE/artifacts/netoops.ko" \
 		"$BCACHE/artifacts/config" "$OUT/"
+	if [[ $DEBUG_VARIANT -eq 1 ]]; then
+		cp "$BCACHE/artifacts/bzImage-debug" "$BCACHE/artifacts/config-debug" "$OUT/"
+	fi
 	if [[ $BASE == 6.12 ]]; then
 		for f in bzImage netoops.ko config; do
 			ln -sfn "6.12/$f" "$OUT_ROOT/$f"
@@ -275,7 +293,8 @@ build_base() {
 	if [[ $FORCE -eq 0 && -f $BCACHE/artifacts/key &&
 	      $(cat "$BCACHE/artifacts/key") == "$key" &&
 	      ( $tree == "$pristine" || $(cat "$tree/.netoops-key" 2>/dev/null) == "$key" ) &&
-	      -f $BCACHE/build-y/.config && -f $BCACHE/build-m/.config ]]; then
+	      -f $BCACHE/build-y/.config && -f $BCACHE/build-m/.config &&
+	      ( $DEBUG_VARIANT -eq 0 || -f $BCACHE/build-debug/.config ) ]]; then
 		copy_out
 		say "$BASE kernel is up to date (key ${key:0:12}), copied to ${OUT#"$REPO"/}"
 		return
@@ -308,10 +327,21 @@ build_base() {
 	say "$BASE: building modules (NETOOPS=m) with make -j$JOBS"
 	make -C "$tree" O="$BCACHE/build-m" -j"$JOBS" modules
 
+	if [[ $DEBUG_VARIANT -eq 1 ]]; then
+		say "$BASE: configuring build-debug (NETOOPS=y, qemu/kernel-debug.config)"
+		configure "$tree" "$BCACHE/build-debug" y "$DEBUG_FRAGMENT"
+		say "$BASE: building the debug bzImage with make -j$JOBS"
+		make -C "$tree" O="$BCACHE/build-debug" -j"$JOBS" bzImage
+	fi
+
 	mkdir -p "$BCACHE/artifacts"
 	cp "$BCACHE/build-y/arch/x86/boot/bzImage" "$BCACHE/artifacts/bzImage"
 	cp "$BCACHE/build-m/drivers/net/netoops.ko" "$BCACHE/artifacts/netoops.ko"
 	cp "$BCACHE/build-y/.config" "$BCACHE/artifacts/config"
+	if [[ $DEBUG_VARIANT -eq 1 ]]; then
+		cp "$BCACHE/build-debug/arch/x86/boot/bzImage" "$BCACHE/artifacts/bzImage-debug"
+		cp "$BCACHE/build-debug/.config" "$BCACHE/artifacts/config-debug"
+	fi
 	echo "$key" >"$BCACHE/artifacts/key"
 	copy_out
 	say "$BASE: built ${OUT#"$REPO"/}/bzImage and netoops.ko in $(( $(date +%s) - start ))s"

@@ -15,9 +15,11 @@
 #   0002 Documentation: ...      Documentation/networking/netoops.rst, index,
 #                                its MAINTAINERS line
 #
-# The two bases differ in one place of netoops.c, applied here and nowhere
-# else: register_sysctl() takes a const table from 6.13 on; 6.12's takes a
-# mutable one, so the 6.12 series drops that const.
+# The two bases differ in two things in netoops.c, applied here and nowhere
+# else: register_sysctl() takes a const table from 6.13 on (6.12's takes a
+# mutable one, so the 6.12 series drops that const), and kzalloc_obj()
+# exists from 7.0 on (7.2's checkpatch asks for it; the 6.12 series has
+# kzalloc(sizeof(*p), GFP_KERNEL) instead).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,7 +36,8 @@ case $BASE in
 esac
 if [[ ${DRIVER_ONLY:-0} == 1 ]]; then
 	case $BASE in
-	6.12) sed 's/^static const struct ctl_table netoops_sysctl_table\[\]/static struct ctl_table netoops_sysctl_table[]/' \
+	6.12) sed -e 's/^static const struct ctl_table netoops_sysctl_table\[\]/static struct ctl_table netoops_sysctl_table[]/' \
+		  -e 's/kzalloc_obj(\*\([a-z_]*\))/kzalloc(sizeof(*\1), GFP_KERNEL)/' \
 		"$REPO/driver/netoops.c" ;;
 	*) cat "$REPO/driver/netoops.c" ;;
 	esac
