@@ -174,12 +174,17 @@ func (s *shard) handle(p *wire.Packet, src netip.AddrPort, at, now time.Time) {
 		d.dirty = true
 		s.inFlight++
 	}
+	// The gaps first, then the writes: a write adds to the set Gaps
+	// walks, which made it skip an interval (and count held bytes again).
+	var gb [4]ranges.Range
+	gaps := gb[:0]
+	d.ranges.Gaps(off, end, func(a, b uint32) { gaps = append(gaps, ranges.Range{Start: a, End: b}) })
 	var werr error
-	d.ranges.Gaps(off, end, func(a, b uint32) {
-		if werr == nil {
-			werr = s.write(d, a, p.Payload[a-off:b-off], now)
+	for _, g := range gaps {
+		if werr = s.write(d, g.Start, p.Payload[g.Start-off:g.End-off], now); werr != nil {
+			break
 		}
-	})
+	}
 	if werr != nil {
 		m.Dropped(metrics.DropStoreError).Inc()
 	}
