@@ -19,6 +19,9 @@ type Updater struct {
 	Retry time.Duration // default 10 s
 	// OnSync, if set, is called after each Sync (tests).
 	OnSync func(SyncStats, error)
+	// Wait, if set, is called before each write or Sync: it holds the
+	// index's work back while receiving has priority (priority.Gate).
+	Wait func()
 
 	q    chan Record
 	done chan struct{}
@@ -47,7 +50,14 @@ func (u *Updater) Close() {
 	<-u.done
 }
 
+func (u *Updater) wait() {
+	if u.Wait != nil {
+		u.Wait()
+	}
+}
+
 func (u *Updater) sync() bool {
+	u.wait()
 	t0 := time.Now()
 	st, err := u.Index.Sync(context.Background())
 	if u.OnSync != nil {
@@ -87,6 +97,7 @@ func (u *Updater) run() {
 					break drain
 				}
 			}
+			u.wait()
 			if err := u.Index.Put(context.Background(), batch...); err != nil {
 				u.Log.Error("cannot record stored dumps in the index; a sync will catch up", "dumps", len(batch), "err", err)
 				synced = false

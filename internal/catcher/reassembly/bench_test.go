@@ -50,7 +50,7 @@ func BenchmarkHandle(b *testing.B) {
 				if err := p.DecodeFromBytes(pkt); err != nil {
 					b.Fatal(err)
 				}
-				s.handle(&p, src1, h.now, h.now)
+				s.handle(&p, pkt, src1, h.now, h.now)
 			}
 			b.StopTimer()
 			if want := b.N / len(pk); len(h.Events()) != want {
@@ -69,13 +69,14 @@ func BenchmarkHandleDuplicate(b *testing.B) {
 	var p wire.Packet
 	for _, x := range pk[1:] {
 		p.DecodeFromBytes(x)
-		s.handle(&p, src1, h.now, h.now)
+		s.handle(&p, x, src1, h.now, h.now)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p.DecodeFromBytes(pk[1+i%(len(pk)-1)])
-		s.handle(&p, src1, h.now, h.now)
+		x := pk[1+i%(len(pk)-1)]
+		p.DecodeFromBytes(x)
+		s.handle(&p, x, src1, h.now, h.now)
 	}
 }
 
@@ -123,7 +124,7 @@ func BenchmarkStoreComplete(b *testing.B) {
 			if j == len(pk)-1 {
 				b.StartTimer()
 			}
-			s.handle(&p, src1, h.now, h.now)
+			s.handle(&p, pkt, src1, h.now, h.now)
 			b.StopTimer()
 		}
 	}

@@ -8,10 +8,24 @@ import (
 )
 
 // TestFilePath reruns the reassembly and storage tests with the memory
-// buffers off, so that every dump goes through its temporary file.
+// buffers and the spool off, so that every dump goes through its
+// temporary file.
 func TestFilePath(t *testing.T) {
+	harnessMemBytes, harnessNoSpool = -1, true
+	defer func() { harnessMemBytes, harnessNoSpool = 0, false }()
+	rerun(t)
+}
+
+// TestSpoolPath reruns them with the memory buffers off, so that every
+// dump goes through the spool (and, stored partial, its own temporary
+// file after).
+func TestSpoolPath(t *testing.T) {
 	harnessMemBytes = -1
 	defer func() { harnessMemBytes = 0 }()
+	rerun(t)
+}
+
+func rerun(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		f    func(*testing.T)
@@ -53,8 +67,11 @@ func TestMemBuffers(t *testing.T) {
 			if d.tmp != "" {
 				t.Fatal("dump has both a memory buffer and a temporary file")
 			}
-		} else if d.tmp == "" {
-			t.Fatal("dump has neither a memory buffer nor a temporary file")
+			if d.spooled {
+				t.Fatal("dump has both a memory buffer and spool records")
+			}
+		} else if !d.spooled || d.ext.empty() || d.tmp != "" {
+			t.Fatalf("dump beyond the budget: in the spool %v (%d extents), temporary file %q", d.spooled, d.ext.n, d.tmp)
 		}
 	}
 	if inMem != 3 || s.mem.used != 3*16<<10 {
@@ -100,7 +117,7 @@ func TestMemBuffers(t *testing.T) {
 		}
 	}
 	for _, d := range s.table {
-		if d.mem != nil || d.tmp != "" {
+		if d.mem != nil || d.tmp != "" || d.spooled || !d.ext.empty() {
 			t.Fatal("stored dump still holds its buffer or region")
 		}
 	}
