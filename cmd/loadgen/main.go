@@ -401,7 +401,7 @@ func sink(ctx context.Context, c *config) error {
 				st.add(p)
 			}
 		}
-	})
+	}, nil)
 	if st != nil {
 		if serr := st.close(); err == nil {
 			err = serr

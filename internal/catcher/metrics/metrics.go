@@ -30,6 +30,7 @@ type Metrics struct {
 
 	Received    prometheus.Counter
 	Recovered   prometheus.Counter
+	Forwarded   prometheus.Counter
 	Decoded     prometheus.Counter
 	NotNetoops  prometheus.Counter
 	malformed   [256]prometheus.Counter
@@ -57,6 +58,7 @@ func New(inFlight, bookkeeping func() float64) *Metrics {
 	}
 	m.Received = c("packets_received_total", "UDP payloads (or captured frames) handed to the decoder.")
 	m.Recovered = c("packets_recovered_total", "Packets replayed at start from the spool a previous run left (it was killed with dumps in flight).")
+	m.Forwarded = c("packets_forwarded_total", "Packets a receive socket's reader passed to another worker, their dump's (the kernel did not steer them by dump).")
 	m.Decoded = c("packets_decoded_total", "Packets that passed validation (docs/wire-format.md section 4).")
 	m.NotNetoops = c("frames_ignored_total", "Captured frames that were not UDP to the netoops port (capture/read only).")
 	mal := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "packets_malformed_total",

@@ -34,7 +34,11 @@ func (e *Engine) NewReader(i int) *Reader {
 }
 
 // Batch handles the datagrams of one receive call: pkts[i] from srcs[i],
-// received now. The slices may be reused once it returns.
+// received now. The slices may be reused once it returns. A batch shorter
+// than the capacity of pkts means the socket was read empty: then the
+// shard's spool buffer is written out, so that what was received is in
+// the page cache (and survives a crash of the catcher) whenever the
+// catcher keeps up.
 func (r *Reader) Batch(pkts [][]byte, srcs []netip.AddrPort) {
 	e := r.e
 	m := e.metrics
@@ -56,6 +60,9 @@ func (r *Reader) Batch(pkts [][]byte, srcs []netip.AddrPort) {
 		s.handle(&r.p, b, srcs[i], now, now)
 	}
 	s.pump(now)
+	if len(pkts) < cap(pkts) {
+		s.flushSpool(now)
+	}
 	s.mu.Unlock()
 	if decoded > 0 {
 		m.Decoded.Add(float64(decoded))
@@ -66,6 +73,7 @@ func (r *Reader) Batch(pkts [][]byte, srcs []netip.AddrPort) {
 		for _, f := range r.fwd {
 			r.f.put(f.shard, pkts[f.i], srcs[f.i], 0)
 		}
+		m.Forwarded.Add(float64(len(r.fwd)))
 		r.fwd = r.fwd[:0]
 		r.f.Flush()
 	}

@@ -401,14 +401,10 @@ type storeJob struct {
 	have              uint64
 	logPath, metaPath string
 	named             bool // logPath's name is reserved to the dump (its last store failed)
-	// A dump in the spool: its pieces, read back by the store worker;
-	// nExt is how many of its extents they are. migrate: partial, so
-	// the worker also writes the bytes into a temporary file of the
-	// dump's own, for the pieces still to come (the spool's segments can
-	// then be freed).
-	pieces  []store.Piece
-	nExt    int32
-	migrate bool
+	// A dump in the spool: its pieces, read back by the store worker
+	// (runJob); nExt is how many of its extents they are.
+	pieces []store.Piece
+	nExt   int32
 }
 
 type storeResult struct {
@@ -484,12 +480,12 @@ func (s *shard) snapshot(d *dump, now time.Time) (*storeJob, bool) {
 	if m.DumpTime != nil {
 		job.dumpTime = *m.DumpTime
 	}
-	if d.spooled && !d.ext.empty() {
+	if d.spooled && !d.ext.empty() && !d.logMoved {
 		job.pieces = make([]store.Piece, 0, d.ext.n)
 		s.ext.each(&d.ext, 0, func(x extent) {
 			job.pieces = append(job.pieces, store.Piece{F: s.spool.File(x.seg), Off: int64(x.off), Log: x.log, N: x.n})
 		})
-		job.nExt, job.migrate = d.ext.n, !m.Complete
+		job.nExt = d.ext.n
 	}
 	return job, true
 }
@@ -552,27 +548,39 @@ func (s *shard) wait(now time.Time) {
 }
 
 // runJob writes a dump's files; it runs on a store worker. A dump in the
-// spool is read back into memory first (and, partial, written into a
-// temporary file of its own: see storeJob.migrate).
+// spool is read back first: a complete one of at most maxPooledLog bytes
+// into memory, to be stored (and its crash named) from there; any other
+// into a new temporary file of its own, written at the pieces' log
+// offsets (copy_file_range from the spool), which the store then treats
+// like the temporary file of a dump received into one: renamed into
+// place when complete, kept for the pieces to come when partial (so that
+// the spool's segments can be deleted). So what a store holds in memory is
+// bounded by maxPooledLog, or by what was received (the crash extraction
+// reads the stored log), as before the spool.
 func (e *Engine) runJob(job *storeJob, buf []byte) storeResult {
 	m := job.m
 	mt := e.metrics
-	var log *[]byte
+	var tmp string
 	if job.pieces != nil {
-		log = e.getLogBuf(m.TotalLen)
-		defer func() {
-			if cap(*log) <= maxPooledLog {
-				e.logBufs.Put(log)
+		var err error
+		if m.Complete && m.TotalLen <= maxPooledLog {
+			log := e.getLogBuf(m.TotalLen)
+			defer e.logBufs.Put(log)
+			if err = store.Assemble(*log, job.pieces, buf); err == nil {
+				job.src.Mem = *log
 			}
-		}()
-		if err := store.Assemble(*log, job.pieces, buf); err != nil {
+		} else if tmp, err = e.spoolToFile(job, buf); err == nil {
+			job.src.Tmp = tmp
+		}
+		job.pieces = nil
+		if err != nil {
 			mt.StoreErrors.WithLabelValues("store").Inc()
-			e.log.Error("cannot read a dump back from the spool", "host", m.Host, "err", err)
+			e.log.Error("cannot read a dump back from the spool; will retry", "host", m.Host, "err", err)
 			return storeResult{job: job, logPath: job.logPath, metaPath: job.metaPath, named: job.named, err: err}
 		}
-		job.src.Mem = *log
 	}
 	logPath, metaPath, n, moved, err := e.store.StoreDump(m, job.dumpTime, job.src, buf, job.logPath, job.metaPath)
+	job.src.Mem = nil // the buffer is the pool's again
 	switch {
 	case errors.Is(err, store.ErrSkip):
 		mt.DumpsSkip.Inc()
@@ -590,8 +598,12 @@ func (e *Engine) runJob(job *storeJob, buf []byte) storeResult {
 	}
 	named := err != nil && !errors.Is(err, store.ErrSkip) && logPath != ""
 	r := storeResult{job: job, logPath: logPath, metaPath: metaPath, moved: moved, named: named, err: err}
-	if job.migrate && (err == nil || errors.Is(err, store.ErrSkip)) {
-		r.tmp = e.migrate(job, *log)
+	if tmp != "" && !moved {
+		if !m.Complete && (err == nil || errors.Is(err, store.ErrSkip)) {
+			r.tmp = tmp // the dump's own file from now on
+		} else {
+			e.cfg.FS.Remove(tmp) // a retry reads the spool again
+		}
 	}
 	return r
 }
@@ -600,59 +612,38 @@ func (e *Engine) runJob(job *storeJob, buf []byte) storeResult {
 // spool.
 func (e *Engine) getLogBuf(n uint32) *[]byte {
 	bp, _ := e.logBufs.Get().(*[]byte)
-	if bp == nil || uint32(cap(*bp)) < n || cap(*bp) > maxPooledLog && n <= maxPooledLog {
-		b := make([]byte, n)
+	if bp == nil || uint32(cap(*bp)) < n {
+		b := make([]byte, n, max(n, 128<<10))
 		bp = &b
 	}
 	*bp = (*bp)[:n]
 	return bp
 }
 
-// maxPooledLog is the largest read-back buffer worth keeping.
+// maxPooledLog is the largest complete dump read back from the spool into
+// memory.
 const maxPooledLog = 2 << 20
 
-// migrate writes the bytes of a partial dump held in log (all but
-// job.m.Missing) into a new temporary file in the in-flight directory and
-// returns its path, or "" if that failed (the dump then stays in the
-// spool).
-func (e *Engine) migrate(job *storeJob, log []byte) string {
+// spoolToFile writes the pieces of a dump in the spool into a new
+// temporary file in the in-flight directory, at their log offsets, and
+// returns its path.
+func (e *Engine) spoolToFile(job *storeJob, buf []byte) (string, error) {
 	path := filepath.Join(e.store.InflightDir(), "m"+strconv.FormatUint(e.tmpSeq.Add(1), 10)+".part")
 	f, err := e.cfg.FS.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		e.metrics.StoreErrors.WithLabelValues("open").Inc()
-		e.log.Error("cannot create temporary file; the dump stays in the spool", "err", err)
-		return ""
+		return "", err
 	}
-	write := func(a, b uint32) error {
-		for a < b {
-			c := min(b-a, writeBufSize)
-			if _, err := f.WriteAt(log[a:a+c], int64(a)); err != nil {
-				return err
-			}
-			a += c
-		}
-		return nil
-	}
-	var pos uint32
-	for _, g := range job.m.Missing {
-		if err == nil {
-			err = write(pos, g.Start)
-		}
-		pos = g.End
-	}
-	if err == nil {
-		err = write(pos, job.m.TotalLen)
-	}
+	err = store.WritePieces(f, job.pieces, buf)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		e.metrics.StoreErrors.WithLabelValues("write").Inc()
-		e.log.Error("cannot write temporary file; the dump stays in the spool", "err", err)
 		e.cfg.FS.Remove(path)
-		return ""
+		return "", err
 	}
-	return path
+	return path, nil
 }
 
 // applyResult updates a dump's state after a store ended.
@@ -758,6 +749,7 @@ func (s *shard) sweep(now time.Time) {
 		bk += d.memBytes()
 	}
 	s.pump(now)
+	s.flushSpool(now)
 	s.bookkeeping = bk + int64(s.bufs.memBytes()) + s.mem.used + s.ext.memBytes()
 	s.e.publish(s)
 }
@@ -796,6 +788,16 @@ func (s *shard) flushAll(now time.Time) {
 		s.freeRegion(d)
 	}
 	s.e.publish(s)
+}
+
+// flushSpool writes out the spool's buffer (each sweep, and when the
+// socket is read empty): what was received is in the page cache within a
+// second.
+func (s *shard) flushSpool(now time.Time) {
+	if err := s.spool.Flush(); err != nil {
+		s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
+		s.logErr(now, "cannot write the spool", "err", err)
+	}
 }
 
 // closeSpool writes out and deletes the spool once every dump is stored

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -417,5 +418,30 @@ func TestReadersShareDumps(t *testing.T) {
 			t.Fatalf("%s: %+v", d.Host, x)
 		}
 		checkStoredLog(t, x, d.Log)
+	}
+}
+
+// TestSpoolStoreMemory: storing partial dumps from the spool needs no
+// memory of their size: twenty dumps claiming 16 MiB each, with one
+// piece received, are stored through temporary files (their crash named
+// from the stored log, a few KB), not read back into 16 MiB buffers.
+func TestSpoolStoreMemory(t *testing.T) {
+	h := newHarness(t, Config{FS: storetest.NoSyncFS{}, MemBytes: -1, MaxDumpBytes: 16 << 20,
+		Analyze: func(m *store.Meta, log []byte) {}})
+	var ms0, ms1 runtime.MemStats
+	for i := range 20 {
+		d := testDump(fmt.Sprintf("big-%02d", i), byte(i), 1, 16<<20)
+		h.feed(piece(t, d, 8<<20, 1000), src1)
+	}
+	runtime.ReadMemStats(&ms0)
+	h.now = h.now.Add(time.Minute)
+	h.sweep()
+	runtime.ReadMemStats(&ms1)
+	ev := h.Events()
+	if len(ev) != 20 || ev[0].Complete || ev[0].MissingBytes != 16<<20-1000 {
+		t.Fatalf("%d events: %+v", len(ev), ev[0])
+	}
+	if grown := ms1.TotalAlloc - ms0.TotalAlloc; grown > 16<<20 {
+		t.Fatalf("storing 20 partial dumps of 16 MiB allocated %d MiB", grown>>20)
 	}
 }

@@ -1,9 +1,14 @@
 package store
 
 import (
+	"errors"
 	"io"
 	"os"
 )
+
+// errNoCopy: the files cannot copy ranges in the kernel; copy through
+// user space.
+var errNoCopy = errors.New("copy_file_range not possible")
 
 // File is the part of *os.File the store uses.
 type File interface {

@@ -7,6 +7,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -403,6 +404,39 @@ type Piece struct {
 	F      io.ReaderAt
 	Off    int64
 	Log, N uint32
+}
+
+// pieceCopier is implemented by files that can copy n bytes at offset off
+// of src to offset at of themselves inside the kernel (copy_file_range).
+type pieceCopier interface {
+	CopyAt(src File, off, at, n int64) error
+}
+
+// WritePieces writes the pieces into dst at their log offsets: with
+// copy_file_range where the files allow it, else through scratch.
+func WritePieces(dst File, pieces []Piece, scratch []byte) error {
+	pc, _ := dst.(pieceCopier)
+	for _, p := range pieces {
+		if src, ok := p.F.(File); ok && pc != nil {
+			if err := pc.CopyAt(src, p.Off, int64(p.Log), int64(p.N)); err == nil {
+				continue
+			} else if !errors.Is(err, errNoCopy) {
+				return err
+			}
+			pc = nil // not possible here: through user space
+		}
+		for done := uint32(0); done < p.N; {
+			c := min(p.N-done, uint32(len(scratch)))
+			if _, err := p.F.ReadAt(scratch[:c], p.Off+int64(done)); err != nil {
+				return err
+			}
+			if _, err := dst.WriteAt(scratch[:c], int64(p.Log+done)); err != nil {
+				return err
+			}
+			done += c
+		}
+	}
+	return nil
 }
 
 // maxGap is the most bytes between two pieces of one file that Assemble
