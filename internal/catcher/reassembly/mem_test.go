@@ -61,7 +61,7 @@ func TestMemBuffers(t *testing.T) {
 		h.feed(pks[i][0], src1)
 	}
 	inMem := 0
-	for _, d := range s.table {
+	for d := range s.table.all() {
 		if d.mem != nil {
 			inMem++
 			if d.tmp != "" {
@@ -116,7 +116,7 @@ func TestMemBuffers(t *testing.T) {
 			t.Fatalf("dump %d not stored complete", i)
 		}
 	}
-	for _, d := range s.table {
+	for d := range s.table.all() {
 		if d.mem != nil || d.tmp != "" || d.spooled || !d.ext.empty() {
 			t.Fatal("stored dump still holds its buffer or region")
 		}

@@ -64,6 +64,7 @@ type dump struct {
 	logPath, metaPath          string
 	named                      bool  // its last store failed: logPath's name is reserved to it (store.Release)
 	prev, next                 *dump // LRU, most recent first
+	hnext                      *dump // next with the same key hash (dumpTable)
 }
 
 // shard owns a subset of the dumps (by key hash). Its methods are called
@@ -72,7 +73,7 @@ type dump struct {
 type shard struct {
 	mu     sync.Mutex
 	e      *Engine
-	table  map[dumpKey]*dump
+	table  dumpTable
 	lru    dump // sentinel: lru.next is the most recent
 	n, cap int
 	bufs   bufPool
@@ -101,7 +102,7 @@ type shard struct {
 }
 
 func newShard(e *Engine, capacity, bufs, openFiles int, memBudget int64) *shard {
-	s := &shard{e: e, table: make(map[dumpKey]*dump), draining: make(map[dumpKey]*dump), cap: max(capacity, 1)}
+	s := &shard{e: e, table: newDumpTable(), draining: make(map[dumpKey]*dump), cap: max(capacity, 1)}
 	s.lru.next, s.lru.prev = &s.lru, &s.lru
 	s.bufs.init(max(bufs, 2))
 	s.files.init(max(openFiles, 2))
@@ -154,7 +155,7 @@ func (s *shard) handle(p *wire.Packet, raw []byte, src netip.AddrPort, at, now t
 		return
 	}
 	k := keyOf(p)
-	d := s.table[k]
+	d := s.table.get(k)
 	isNew := false
 	if d == nil {
 		if d = s.create(k, p, src, at, now); d == nil {
@@ -280,7 +281,7 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, at, now ti
 			d.dirty = true
 			s.inFlight++
 		}
-		s.table[k] = d
+		s.table.put(d)
 		s.pushFront(d)
 		s.n++
 		return d
@@ -295,7 +296,7 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, at, now ti
 		reason: p.Reason, flags: p.Flags, timeNS: p.TimeNS, count: p.Count, copies: p.Copies,
 		total: p.TotalLen, src: src, first: at, last: at, seen: now, ranges: ranges.NewSet(p.TotalLen),
 	}
-	s.table[k] = d
+	s.table.put(d)
 	s.pushFront(d)
 	s.n++
 	return d
@@ -341,7 +342,7 @@ func (s *shard) remove(d *dump) {
 		s.freeRegion(d)
 	}
 	s.unlink(d)
-	delete(s.table, d.key)
+	s.table.del(d)
 	s.n--
 	s.releaseSlot(d)
 }

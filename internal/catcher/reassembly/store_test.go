@@ -266,7 +266,7 @@ func TestStoreFailures(t *testing.T) {
 			if len(h.Events()) != 0 {
 				t.Fatal("stored despite the failure")
 			}
-			sd := h.e.shards[0].table[keyOf(mustDecode(t, packets(t, d, 500)[0]))]
+			sd := h.e.shards[0].table.get(keyOf(mustDecode(t, packets(t, d, 500)[0])))
 			if tc.name == "sidecar" && (sd.tmp == "" || sd.logMoved) {
 				t.Fatalf("temporary file %q, moved %v after a failed sidecar", sd.tmp, sd.logMoved)
 			}
