@@ -50,6 +50,7 @@ type config struct {
 	verify     string
 	verifyWait time.Duration
 	hostPrefix string
+	format     string
 }
 
 func main() {
@@ -70,7 +71,12 @@ func main() {
 	flag.StringVar(&c.verify, "verify", "", "after sending, check the dumps stored under this catcher --dir")
 	flag.DurationVar(&c.verifyWait, "verify-wait", 60*time.Second, "how long --verify waits for the dumps to be stored")
 	flag.StringVar(&c.hostPrefix, "host-prefix", "sim", "simulated host names are PREFIX-NNNNN.example.net")
+	flag.StringVar(&c.format, "format", "netoops", "what to send: netoops packets, or netconsole: extended netconsole records (as netconsd parses; each host from its own 127.1.0.0/16+ address; no --verify)")
 	flag.Parse()
+	if c.format != "netoops" && c.format != "netconsole" {
+		fmt.Fprintf(os.Stderr, "loadgen: --format %q: want netoops or netconsole\n", c.format)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error
@@ -155,6 +161,17 @@ func send(ctx context.Context, c *config) error {
 	}
 	if c.hosts < 1 || c.senders < 1 || c.copies < 1 || c.copies > 255 || c.loss < 0 || c.loss >= 1 {
 		return errors.New("bad --hosts, --senders, --copies or --loss")
+	}
+	if c.format == "netconsole" {
+		if c.verify != "" || c.loss > 0 || c.senders != 1 || c.duration > 0 {
+			return errors.New("--format netconsole: no --verify, --loss, --senders or --duration")
+		}
+		rep, err := sendNetconsole(ctx, c, ap)
+		rep.Mode, rep.Target, rep.Hosts, rep.DumpBytes, rep.Copies = "send-netconsole", ap.String(), c.hosts, c.dumpBytes, c.copies
+		rep.PPS = float64(rep.Packets) / max(rep.ElapsedSec, 1e-9)
+		out, _ := json.Marshal(rep)
+		fmt.Println(string(out))
+		return err
 	}
 	hosts := makeHosts(c)
 	log := logText(c.dumpBytes)
