@@ -307,6 +307,8 @@ func send(ctx context.Context, c *config) error {
 		Payload: c.payload, Copies: c.copies, Loss: c.loss, Packets: sent.Load(), Lost: lost.Load(), Bytes: nbytes.Load(),
 		SendErrors: serr.Load(), ElapsedSec: el, PPS: float64(sent.Load()) / el}
 	if c.verify != "" {
+		// scripts/catcher-storm.sh ends its view of the send here
+		fmt.Fprintf(os.Stderr, "loadgen: sent %d packets in %.2f s; verifying\n", sent.Load(), el)
 		n, err := verify(c, hosts, log, int(dumpsSent.Load()))
 		rep.Verified = n
 		if err != nil {
