@@ -151,8 +151,10 @@ func TestListenSockets(t *testing.T) {
 
 // TestKilledWithDumpsInFlight kills the catcher (a child process) with
 // SIGKILL while two dumps are in flight in its spool, each missing one
-// piece; the next run replays the spool, and the two last pieces
-// complete them: each is stored once, whole.
+// piece, after it reported a third stored: that one is on disk, whole,
+// after the kill (and not stored again); the next run replays the spool,
+// and the two last pieces complete the others: each is stored once,
+// whole.
 func TestKilledWithDumpsInFlight(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the catcher as a child process")
@@ -208,17 +210,27 @@ func TestKilledWithDumpsInFlight(t *testing.T) {
 		}
 		return out
 	}
+	stored := mkDump("killed-stored", 3, 50000)
+	ps := pkts(t, stored)
+	send(a1, ps)
+	waitFor(t, "the third dump reported stored", func() bool {
+		b, _ := os.ReadFile(filepath.Join(dir, "events.jsonl"))
+		return bytes.Count(b, []byte("\n")) >= 1
+	})
 	send(a1, pf)
 	send(a1, pp)
 	waitFor(t, "the packets received", func() bool {
-		return metricValue(t, m1, "netoops_catcher_packets_received_total") == float64(len(pf)+len(pp))
+		return metricValue(t, m1, "netoops_catcher_packets_received_total") == float64(len(ps)+len(pf)+len(pp))
 	})
 	time.Sleep(100 * time.Millisecond) // the socket read empty: the spool's buffer is written out
 	c1.Process.Signal(syscall.SIGKILL)
 	c1.Wait()
-	if b, _ := os.ReadFile(filepath.Join(dir, "events.jsonl")); len(b) != 0 {
+	b, _ := os.ReadFile(filepath.Join(dir, "events.jsonl"))
+	evs := events(t, string(b))
+	if len(evs) != 1 || evs[0].Host != string(stored.Host) {
 		t.Fatalf("stored before the kill: %s", b)
 	}
+	checkStored(t, evs[0], stored, true) // its log and sidecar, in place after the kill
 
 	var out2 lockedbuf.Buffer
 	c2, a2, m2 := start(&out2)
@@ -226,29 +238,40 @@ func TestKilledWithDumpsInFlight(t *testing.T) {
 	if !strings.Contains(out2.String(), "recovered dumps in flight") {
 		t.Fatalf("no recovery: %s", out2.String())
 	}
-	// The spool holds the packets that brought new bytes: one copy each.
-	if n, want := metricValue(t, m2, "netoops_catcher_packets_recovered_total"), float64(len(pf)+len(pp))/2; n != want {
+	// The spool holds the packets that brought new bytes: one copy each,
+	// the stored dump's too (its segment is the others'): replayed, that
+	// one is found stored already and skipped.
+	if n, want := metricValue(t, m2, "netoops_catcher_packets_recovered_total"), float64(len(pf)+len(pp)+len(ps))/2; n != want {
 		t.Fatalf("recovered %v packets, want %v", n, want)
 	}
+	waitFor(t, "the stored dump skipped", func() bool {
+		return metricValue(t, m2, "netoops_catcher_dumps_skipped_total") == 1
+	})
 	send(a2, lastOf(full))
 	send(a2, lastOf(part))
-	waitFor(t, "two dumps stored", func() bool {
+	waitFor(t, "two more dumps stored", func() bool {
 		b, _ := os.ReadFile(filepath.Join(dir, "events.jsonl"))
-		return bytes.Count(b, []byte("\n")) >= 2
+		return bytes.Count(b, []byte("\n")) >= 3
 	})
 	c2.Process.Signal(syscall.SIGTERM)
 	c2.Wait()
-	b, _ := os.ReadFile(filepath.Join(dir, "events.jsonl"))
-	evs := events(t, string(b))
-	if len(evs) != 2 {
+	b, _ = os.ReadFile(filepath.Join(dir, "events.jsonl"))
+	evs = events(t, string(b))
+	if len(evs) != 3 {
 		t.Fatalf("events %s", b)
 	}
 	for _, ev := range evs {
-		d := full
-		if ev.Host == string(part.Host) {
+		d := stored
+		switch ev.Host {
+		case string(full.Host):
+			d = full
+		case string(part.Host):
 			d = part
 		}
 		checkStored(t, ev, d, true)
+	}
+	if evs[1].Host == string(stored.Host) || evs[2].Host == string(stored.Host) {
+		t.Fatalf("the dump stored before the kill stored again: %s", b)
 	}
 	if names, _ := os.ReadDir(filepath.Join(dir, ".inflight")); len(names) != 0 {
 		t.Fatalf("left in .inflight: %v", names)
