@@ -324,9 +324,14 @@ func send(ctx context.Context, c *config) error {
 }
 
 // verify waits for the catcher to store the dumps sent and checks that
-// each is complete and holds exactly the log sent.
+// each is complete and holds exactly the log sent. It gives up before
+// --verify-wait once every dump is stored, some partial, and nothing has
+// changed for 10 s (with --idle at its default, what is missing then is
+// lost).
 func verify(c *config, hosts []hostInfo, log []byte, want int) (int, error) {
 	deadline := time.Now().Add(c.verifyWait)
+	good := map[string]bool{} // logs checked already
+	lastOK, lastBad, since := -1, -1, time.Now()
 	for {
 		ds, err := catalog.List(c.verify)
 		if err != nil {
@@ -342,16 +347,24 @@ func verify(c *config, hosts []hostInfo, log []byte, want int) (int, error) {
 				bad++
 				continue
 			}
-			b, err := os.ReadFile(filepath.Join(filepath.Dir(d.MetaPath), d.Log))
-			if err != nil || !bytes.Equal(b, log) {
-				if firstErr == nil {
-					firstErr = fmt.Errorf("%s: stored log differs from the log sent", d.MetaPath)
+			p := filepath.Join(filepath.Dir(d.MetaPath), d.Log)
+			if !good[p] {
+				b, err := os.ReadFile(p)
+				if err != nil || !bytes.Equal(b, log) {
+					if firstErr == nil {
+						firstErr = fmt.Errorf("%s: stored log differs from the log sent", d.MetaPath)
+					}
+					continue
 				}
-				continue
+				good[p] = true // a complete dump's log is never replaced
 			}
 			ok++
 		}
-		if ok >= want || time.Now().After(deadline) {
+		if ok != lastOK || bad != lastBad {
+			lastOK, lastBad, since = ok, bad, time.Now()
+		}
+		settled := ok+bad >= want && time.Since(since) > 10*time.Second
+		if ok >= want || settled || time.Now().After(deadline) {
 			if firstErr != nil {
 				return ok, firstErr
 			}
