@@ -35,11 +35,14 @@
 set -eu
 if [ $# -eq 0 ]; then
 	self=$0
-	out=$(mktemp)
+	out=$(mktemp) one=$(mktemp)
 	rc=0
 	for round in $(seq "${ROUNDS:-3}"); do
 		for c in a b; do
-			sh "$self" $c | tee -a "$out" || rc=1
+			# not a pipe: its status would be tee's
+			sh "$self" $c >"$one" || rc=1
+			cat "$one"
+			cat "$one" >>"$out"
 		done
 		for m in sink catcher ${NETCONSD:+netconsd}; do
 			sh "$(dirname "$self")/catcher-pps.sh" $m 1 0 | tee -a "$out" || true
@@ -47,7 +50,8 @@ if [ $# -eq 0 ]; then
 	done
 	echo "== all rounds"
 	cat "$out"
-	rm -f "$out"
+	rm -f "$out" "$one"
+	echo "exit $rc ($([ $rc -eq 0 ] && echo 'every storm run lossless and whole' || echo 'a storm run lost packets or dumps'))"
 	exit $rc
 fi
 case=$1
