@@ -35,6 +35,10 @@ type Event struct {
 	Log          string    `json:"log"`
 	Meta         string    `json:"meta"`
 	Source       string    `json:"source"`
+	// Title and Signature name the dump's first crash report
+	// (docs/crash-titles.md); empty without one.
+	Title     string `json:"title"`
+	Signature string `json:"signature"`
 
 	// SeenAt is when the harness first read the event line.
 	SeenAt time.Time `json:"-"`

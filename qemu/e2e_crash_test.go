@@ -27,6 +27,9 @@ type crashCase struct {
 	setup   string   // script run after the target is set
 	trigger string   // script that crashes the guest
 	wants   []string // lines the dump must contain
+	// title is the crash title the catcher must give the panic dump, the
+	// same on every kernel (docs/crash-titles.md).
+	title string
 	// panicLine is the console text the latency is measured from.
 	panicLine string
 	timeout   time.Duration
@@ -94,12 +97,14 @@ fail "still alive 90 s after the trigger"
 		reasons = append(reasons, fmt.Sprintf("%d:%s", e.DumpSeq, e.Reason))
 	}
 	log := s.checkDump(ev, "panic", s.upload("before"), vm.ReadConsole(), c.name, n, c.wants...)
+	s.checkTitle(ev, c.title)
 	s.note("dumps %s; panic dump %d bytes in %d packets; panic line to stored %v", strings.Join(reasons, " "), len(log), ev.Packets, lat.Round(time.Millisecond))
 }
 
 func TestSysrqPanic(t *testing.T) {
 	runCrash(t, crashCase{
 		name:    "sysrq-panic",
+		title:   "kernel panic: sysrq triggered crash",
 		trigger: "echo c > /proc/sysrq-trigger",
 		wants:   []string{"sysrq: Trigger a crash", "Kernel panic - not syncing: sysrq triggered crash"},
 	})
@@ -109,6 +114,7 @@ func TestSysrqPanic(t *testing.T) {
 func TestLKDTMBug(t *testing.T) {
 	runCrash(t, crashCase{
 		name:    "lkdtm-bug",
+		title:   "kernel BUG in lkdtm_BUG",
 		setup:   "echo 1 > /proc/sys/kernel/panic_on_oops",
 		trigger: "lkdtm BUG",
 		wants:   []string{"lkdtm: Performing direct entry BUG", "kernel BUG at", "Kernel panic - not syncing: Fatal exception"},
@@ -118,6 +124,7 @@ func TestLKDTMBug(t *testing.T) {
 func TestLKDTMException(t *testing.T) {
 	runCrash(t, crashCase{
 		name:    "lkdtm-exception",
+		title:   "BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION",
 		setup:   "echo 1 > /proc/sys/kernel/panic_on_oops",
 		trigger: "lkdtm EXCEPTION",
 		wants:   []string{"lkdtm: Performing direct entry EXCEPTION", "BUG: kernel NULL pointer dereference", "Kernel panic - not syncing: Fatal exception"},
@@ -127,15 +134,20 @@ func TestLKDTMException(t *testing.T) {
 func TestLKDTMWarning(t *testing.T) {
 	runCrash(t, crashCase{
 		name:    "lkdtm-warning",
+		title:   "WARNING in lkdtm_WARNING",
 		setup:   "echo 1 > /proc/sys/kernel/panic_on_warn",
 		trigger: "lkdtm WARNING",
-		wants:   []string{"lkdtm: Performing direct entry WARNING", "WARNING: CPU:", "Kernel panic - not syncing: kernel: panic_on_warn set"},
+		// The warning line: "WARNING: CPU: 0 PID: 1 at FILE:LINE FUNC" up to
+		// 6.x, "WARNING: FILE:LINE at FUNC, CPU#0: COMM/PID" on 7.x.
+		wants: []string{"lkdtm: Performing direct entry WARNING", "] WARNING: ", "drivers/misc/lkdtm/bugs.c:",
+			"Kernel panic - not syncing: kernel: panic_on_warn set"},
 	})
 }
 
 func TestLKDTMSoftLockup(t *testing.T) {
 	runCrash(t, crashCase{
-		name: "lkdtm-softlockup",
+		name:  "lkdtm-softlockup",
+		title: "BUG: soft lockup in lkdtm_SOFTLOCKUP",
 		// a soft lockup is reported after 2 x watchdog_thresh seconds
 		setup:   "echo 1 > /proc/sys/kernel/softlockup_panic\necho 2 > /proc/sys/kernel/watchdog_thresh",
 		trigger: "lkdtm SOFTLOCKUP &\nsleep 60",

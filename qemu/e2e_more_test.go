@@ -58,6 +58,9 @@ fail "no panic"
 	panicLog := s.checkDump(evs[1], "panic", s.upload("between"), console, "second", 10,
 		"E2E-ALIVE-AFTER-OOPS", "Kernel panic - not syncing: sysrq triggered crash")
 	s.check("oops dump is the start of the panic dump", checkPrefix(panicLog, oops))
+	// The oops is the cause of both dumps: the panic dump's first report.
+	s.checkTitle(evs[0], "BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION")
+	s.checkTitle(evs[1], "BUG: kernel NULL pointer dereference in lkdtm_EXCEPTION")
 	s.note("boot %s: dump 1 %s %d bytes, dump 2 %s %d bytes", bootID[:8], evs[0].Reason, len(oops), evs[1].Reason, len(panicLog))
 }
 

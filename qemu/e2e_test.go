@@ -38,7 +38,9 @@ var (
 func TestMain(m *testing.M) {
 	flag.Parse()
 	root, _ := filepath.Abs("..")
-	env = e2eEnv{root: root, out: filepath.Join(root, "out", "e2e")}
+	// scripts/e2e.sh runs the suite once per kernel, each into its own
+	// directory (NETOOPS_E2E_OUT).
+	env = e2eEnv{root: root, out: envOr("NETOOPS_E2E_OUT", filepath.Join(root, "out", "e2e"))}
 	env.kernel = envOr("NETOOPS_E2E_KERNEL", filepath.Join(root, "out/kernel/bzImage"))
 	// out/kernel/bzImage has netoops built in; NETOOPS_E2E_MODULES lists
 	// .ko files to insmod in order for a kernel that needs them.
@@ -181,6 +183,11 @@ type guestOpts struct {
 	timeout time.Duration
 	env     map[string]string
 	files   map[string][]byte
+	smp     int    // vCPUs, default 1
+	cpu     string // -cpu model (default NETOOPS_E2E_QEMU_CPU, else QEMU's)
+	qmp     bool   // a QMP socket, for VM.InjectNMI
+	// vm, if set, adjusts the boot before it starts (a firmware boot).
+	vm func(*VMConfig) error
 }
 
 // boot builds the initramfs for script and starts the guest.
@@ -214,9 +221,19 @@ func (s *scenario) boot(script string, o guestOpts) *VM {
 	if o.nic != "" {
 		nic = o.nic
 	}
-	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout, NIC: nic}
+	cpu := o.cpu
+	if cpu == "" {
+		cpu = os.Getenv("NETOOPS_E2E_QEMU_CPU")
+	}
+	cfg := VMConfig{Kernel: env.kernel, Initrd: initrd, Cmdline: cmdline, Netdev: o.netdev, Dir: dir, Timeout: o.timeout, NIC: nic,
+		SMP: o.smp, CPU: cpu, QMP: o.qmp}
 	if o.pcap || os.Getenv("E2E_PCAP") != "" {
 		cfg.Pcap = filepath.Join(dir, "guest-nic.pcap")
+	}
+	if o.vm != nil {
+		if err := o.vm(&cfg); err != nil {
+			s.t.Fatal(err)
+		}
 	}
 	vm, err := StartVM(s.ctx, cfg)
 	if err != nil {
@@ -337,6 +354,21 @@ func (s *scenario) check(what string, err error) {
 	s.t.Helper()
 	if err != nil {
 		s.t.Errorf("%s: %v", what, err)
+	}
+}
+
+// checkTitle checks the crash title the catcher gave a dump (when want is
+// set) and that a crash title comes with a signature.
+func (s *scenario) checkTitle(e Event, want string) {
+	s.t.Helper()
+	if want == "" {
+		return
+	}
+	if e.Title != want {
+		s.t.Errorf("dump %d: crash title %q, want %q", e.DumpSeq, e.Title, want)
+	}
+	if len(e.Signature) != 16 {
+		s.t.Errorf("dump %d: crash signature %q, want 16 hex digits", e.DumpSeq, e.Signature)
 	}
 }
 

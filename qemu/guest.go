@@ -46,7 +46,19 @@ hostname "${GUEST_HOSTNAME:-netoops-guest}"
 echo "e2e: init on $(uname -r)"
 if [ -f /e2e/modules ]; then
 	while read -r m; do
-		insmod "/lib/e2e/$m" || echo "e2e: insmod $m failed"
+		# A module's parameters from the kernel command line, as modprobe
+		# gives them: NAME.PARAM=VALUE, and NAME=VALUE for a module whose
+		# parameter has its name (netconsole=, what the built-in driver
+		# reads from the command line itself).
+		n=${m%.ko}
+		args=
+		for w in $(cat /proc/cmdline); do
+			case $w in
+			"$n".*=*) args="$args ${w#"$n".}" ;;
+			"$n"=*) args="$args $w" ;;
+			esac
+		done
+		insmod "/lib/e2e/$m" $args || echo "e2e: insmod $m failed"
 	done < /e2e/modules
 fi
 ip link set lo up

@@ -1,10 +1,13 @@
 package qemu
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,6 +34,24 @@ type VMConfig struct {
 	Dir string
 	// Timeout bounds the whole run; the guest is killed when it expires.
 	Timeout time.Duration
+	// SMP is the number of vCPUs (default 1); CPU the -cpu model (default
+	// QEMU's).
+	SMP int
+	CPU string
+	// QMP opens a QMP socket (Dir/qmp.sock) for InjectNMI.
+	QMP bool
+	// UEFI, if set, boots through firmware instead of -kernel/-initrd:
+	// Kernel, Initrd and Cmdline are then up to the boot loader on the ESP.
+	UEFI *UEFI
+}
+
+// UEFI is a firmware boot: OVMF's Secure Boot build (q35 with SMM), a
+// writable copy of its variables, and a directory QEMU presents as a FAT
+// disk, the EFI system partition.
+type UEFI struct {
+	Code string // OVMF_CODE, read-only pflash
+	Vars string // OVMF_VARS, written by the guest's firmware
+	ESP  string // directory with EFI/BOOT/BOOTX64.EFI
 }
 
 // VM is a running guest.
@@ -44,6 +65,7 @@ type VM struct {
 	err  error
 	once sync.Once
 	stop context.CancelFunc
+	qmp  string
 }
 
 // DefaultCmdline is the harness's part of the kernel command line. panic=3
@@ -51,7 +73,16 @@ type VM struct {
 // load) and -no-reboot turns the reboot into QEMU
 // exiting, so every crashing scenario ends by itself. printk.devkmsg=on
 // lifts the rate limit on /dev/kmsg, which the scenarios write to.
-const DefaultCmdline = "console=ttyS0,115200 panic=3 rdinit=/init net.ifnames=0 nokaslr printk.devkmsg=on"
+// no_timer_check skips the boot-time check that the timer interrupt
+// arrives through the IO-APIC: under TCG on a loaded host it times out
+// and the guest panics before init ("IO-APIC + timer doesn't work!").
+const DefaultCmdline = "console=ttyS0,115200 panic=3 rdinit=/init net.ifnames=0 nokaslr printk.devkmsg=on no_timer_check"
+
+// FullCmdline is the kernel command line of the guest: the harness's part,
+// then Cmdline.
+func (c *VMConfig) FullCmdline() string {
+	return strings.TrimSpace(DefaultCmdline + " " + c.Cmdline)
+}
 
 // Args returns the qemu command line for c.
 func (c *VMConfig) Args() []string {
@@ -67,18 +98,36 @@ func (c *VMConfig) Args() []string {
 	if c.Netdev != "" {
 		netdev += "," + c.Netdev
 	}
+	smp := max(c.SMP, 1)
 	args := []string{
 		"-accel", "tcg", "-nodefaults", "-no-user-config", "-display", "none",
-		"-m", fmt.Sprint(mem), "-smp", "1", "-no-reboot",
+		"-m", fmt.Sprint(mem), "-smp", fmt.Sprint(smp), "-no-reboot",
 		"-serial", "file:" + filepath.Join(c.Dir, "console.log"),
 		"-serial", "file:" + filepath.Join(c.Dir, "guest.log"),
-		"-kernel", c.Kernel, "-initrd", c.Initrd,
-		"-append", strings.TrimSpace(DefaultCmdline + " " + c.Cmdline),
-		"-netdev", netdev,
-		"-device", nic + ",netdev=n0,mac=52:54:00:12:34:56",
 	}
+	if u := c.UEFI; u != nil {
+		args = append(args, "-machine", "q35,smm=on",
+			"-global", "driver=cfi.pflash01,property=secure,value=on",
+			"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+u.Code,
+			"-drive", "if=pflash,format=raw,unit=1,file="+u.Vars,
+			"-drive", "if=none,id=esp,format=raw,readonly=on,file=fat:"+u.ESP,
+			"-device", "virtio-blk-pci,drive=esp")
+	} else {
+		args = append(args, "-kernel", c.Kernel, "-initrd", c.Initrd,
+			"-append", c.FullCmdline())
+	}
+	args = append(args,
+		"-netdev", netdev,
+		"-device", nic+",netdev=n0,mac=52:54:00:12:34:56",
+	)
 	if c.Pcap != "" {
 		args = append(args, "-object", "filter-dump,id=f0,netdev=n0,file="+c.Pcap)
+	}
+	if c.CPU != "" {
+		args = append(args, "-cpu", c.CPU)
+	}
+	if c.QMP {
+		args = append(args, "-qmp", "unix:"+filepath.Join(c.Dir, "qmp.sock")+",server=on,wait=off")
 	}
 	return args
 }
@@ -105,6 +154,10 @@ func StartVM(ctx context.Context, c VMConfig) (*VM, error) {
 	}
 	os.Remove(vm.Console)
 	os.Remove(vm.GuestLog)
+	if c.QMP {
+		vm.qmp = filepath.Join(c.Dir, "qmp.sock")
+		os.Remove(vm.qmp)
+	}
 	var stderr bytes.Buffer
 	vm.cmd = exec.CommandContext(ctx, bin, c.Args()...)
 	vm.cmd.Stderr = &stderr
@@ -198,4 +251,52 @@ func shellQuote(args []string) string {
 		b.WriteString("'" + strings.ReplaceAll(a, "'", `'\''`) + "'")
 	}
 	return b.String()
+}
+
+// InjectNMI sends an NMI to the guest's CPUs through QMP (inject-nmi).
+func (vm *VM) InjectNMI(ctx context.Context) error {
+	return vm.QMP(ctx, `{"execute":"inject-nmi"}`)
+}
+
+// SetLink turns the carrier of the guest NIC's host side (netdev n0) on or
+// off through QMP (set_link): the guest's device stays up without carrier.
+func (vm *VM) SetLink(ctx context.Context, up bool) error {
+	return vm.QMP(ctx, fmt.Sprintf(`{"execute":"set_link","arguments":{"name":"n0","up":%v}}`, up))
+}
+
+// QMP runs one QMP command (a JSON object) and waits for its answer.
+func (vm *VM) QMP(ctx context.Context, command string) error {
+	if vm.qmp == "" {
+		return errors.New("the guest has no QMP socket (VMConfig.QMP)")
+	}
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", vm.qmp)
+	if err != nil {
+		return fmt.Errorf("QMP: %w", err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	// The greeting, then one answer per command.
+	if _, err := r.ReadString('\n'); err != nil {
+		return fmt.Errorf("QMP greeting: %w", err)
+	}
+	for _, cmd := range []string{`{"execute":"qmp_capabilities"}`, command} {
+		if _, err := io.WriteString(c, cmd+"\n"); err != nil {
+			return fmt.Errorf("QMP %s: %w", cmd, err)
+		}
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return fmt.Errorf("QMP %s: %w", cmd, err)
+			}
+			if strings.Contains(line, `"error"`) {
+				return fmt.Errorf("QMP %s: %s", cmd, strings.TrimSpace(line))
+			}
+			if strings.Contains(line, `"return"`) {
+				break
+			}
+		}
+	}
+	return nil
 }

@@ -1,30 +1,38 @@
 #!/usr/bin/env bash
-# Build the netoops test kernel: Linux 6.12 (Debian's linux-source-6.12, or
-# KERNEL_SRC=path) with the series in patches/ applied, from `make tinyconfig`
-# plus qemu/kernel.config.
+# Build the netoops test kernels: the series in patches/ applied to each
+# base, from `make tinyconfig` plus qemu/kernel.config:
 #
-# Results:
-#   out/kernel/bzImage     NETOOPS=y kernel for QEMU
-#   out/kernel/netoops.ko  netoops built as a module (NETOOPS=m build)
-#   out/kernel/config      the .config of the bzImage
+#   7.2   mainline: Debian sid's linux-source-7.2 (scripts/debian-fetch.sh,
+#         never installed), series patches/series
+#   6.12  LTS: Debian bookworm's linux-source-6.12 (apt), series
+#         patches/6.12/series
+#
+# Results, per base:
+#   out/kernel/BASE/bzImage     NETOOPS=y kernel for QEMU
+#   out/kernel/BASE/netoops.ko  netoops built as a module (NETOOPS=m build)
+#   out/kernel/BASE/config      the .config of the bzImage
+# and out/kernel/{bzImage,netoops.ko,config} link to 6.12's.
 #
 # Everything else lives in a cache outside the repository:
-#   ${NETOOPS_CACHE:-/var/cache/netoops} (root) or ~/.cache/netoops
-#     linux-source-6.12/   pristine unpacked tree, never modified
-#     tree/                build source: hard links to the pristine tree,
+#   ${NETOOPS_CACHE:-/var/cache/netoops} (root) or ~/.cache/netoops,
+#   one directory per base:
+#     BASE/linux-source/   pristine unpacked tree, never modified
+#     BASE/tree/           build source: hard links to the pristine tree,
 #                          files touched by the series are real copies
-#     build-y/, build-m/   out-of-tree build directories (NETOOPS=y / =m;
-#                          build-m builds the module only)
-#     artifacts/           results of the last build, and its key
+#     BASE/build-y/, BASE/build-m/   out-of-tree build directories
+#                          (NETOOPS=y / =m; build-m builds the module only)
+#     BASE/artifacts/      results of the last build, and its key
 #
-# The build is keyed by a hash of patches/series, the patches it lists,
-# qemu/kernel.config, this script and the source tree's identity; with an
-# unchanged key the cached results are copied out and nothing is built.
+# A build is keyed by a hash of its series, the patches it lists,
+# qemu/kernel.config, this script and the source tarball's identity; with
+# an unchanged key the cached results are copied out and nothing is built.
 #
-# Usage: scripts/build-kernel.sh [--setup-only] [--force]
+# Usage: scripts/build-kernel.sh [--base 6.12|7.2|all] [--setup-only] [--force]
+#   --base        which base (default all: both)
 #   --setup-only  install dependencies and unpack the pristine tree (its path
 #                 is printed), no build
 #   --force       rebuild even if the key did not change
+#   KERNEL_SRC=path builds one base (--base) from that tree instead.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -33,15 +41,41 @@ if [[ $(id -u) -eq 0 ]]; then
 else
 	CACHE=${NETOOPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netoops}
 fi
-OUT=$REPO/out/kernel
+OUT_ROOT=$REPO/out/kernel
 FRAGMENT=$REPO/qemu/kernel.config
-PATCHES=$REPO/patches
-DEB_PKG=linux-source-6.12
-DEB_TARBALL=/usr/src/linux-source-6.12.tar.xz
+BASES=(6.12 7.2)
 JOBS=$(nproc)
 
-SETUP_ONLY=0
-FORCE=0
+# set_base BASE: the per-base variables every function below uses.
+set_base() {
+	BASE=$1
+	case $BASE in
+	6.12)
+		PATCHES=$REPO/patches/6.12
+		DEB_PKG=linux-source-6.12
+		;;
+	7.2)
+		PATCHES=$REPO/patches
+		DEB_PKG=
+		;;
+	*) die "unknown base $BASE (6.12 or 7.2)" ;;
+	esac
+	BCACHE=$CACHE/$BASE
+	OUT=$OUT_ROOT/$BASE
+}
+
+# The source tarball of BASE (downloads 7.2 from sid into the cache).
+base_tarball() {
+	local d
+	case $BASE in
+	6.12) echo /usr/src/linux-source-6.12.tar.xz ;;
+	7.2)
+		d=$("$REPO/scripts/debian-fetch.sh" sid linux-source-7.2) ||
+			die "cannot fetch linux-source-7.2 from Debian sid"
+		echo "$d/usr/src/linux-source-7.2.tar.xz"
+		;;
+	esac
+}
 
 say() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'build-kernel: %s\n' "$*" >&2; exit 1; }
@@ -71,8 +105,8 @@ install_deps() {
 		fi
 		missing+=("${DEPS[$want]}")
 	done
-	if [[ -z ${KERNEL_SRC:-} && ! -f $DEB_TARBALL ]]; then
-		missing+=("$DEB_PKG")
+	if [[ -z ${KERNEL_SRC:-} && ! -f /usr/src/linux-source-6.12.tar.xz ]]; then
+		missing+=(linux-source-6.12)
 	fi
 	[[ ${#missing[@]} -eq 0 ]] && return 0
 
@@ -98,15 +132,17 @@ pristine_tree() {
 		return
 	fi
 
-	local dir=$CACHE/linux-source-6.12 stamp
-	stamp=$(stat -c '%s %Y' "$DEB_TARBALL")
+	local dir=$BCACHE/linux-source stamp tarball
+	tarball=$(base_tarball)
+	[[ -f $tarball ]] || die "no $tarball"
+	stamp="$(basename "$tarball") $(stat -c '%s %Y' "$tarball")"
 	if [[ ! -f $dir/.netoops-pristine || $(cat "$dir/.netoops-pristine") != "$stamp" ]]; then
-		say "unpacking $DEB_TARBALL into $CACHE"
-		rm -rf "$dir" "$CACHE/unpack.tmp" "$CACHE/tree"
-		mkdir -p "$CACHE/unpack.tmp"
-		tar -C "$CACHE/unpack.tmp" -xf "$DEB_TARBALL"
-		mv "$CACHE/unpack.tmp/linux-source-6.12" "$dir"
-		rmdir "$CACHE/unpack.tmp"
+		say "unpacking $tarball into $BCACHE"
+		rm -rf "$dir" "$BCACHE/unpack.tmp" "$BCACHE/tree"
+		mkdir -p "$BCACHE/unpack.tmp"
+		tar -C "$BCACHE/unpack.tmp" -xf "$tarball"
+		mv "$BCACHE/unpack.tmp/linux-source-$BASE" "$dir"
+		rmdir "$BCACHE/unpack.tmp"
 		echo "$stamp" >"$dir/.netoops-pristine"
 	fi
 	echo "$dir"
@@ -194,16 +230,22 @@ configure() {
 build_key() {
 	local pristine=$1
 	{
-		echo "pristine $pristine $(cat "$pristine/.netoops-pristine" 2>/dev/null || stat -c %Y "$pristine/Makefile")"
+		echo "base $BASE pristine $pristine $(cat "$pristine/.netoops-pristine" 2>/dev/null || stat -c %Y "$pristine/Makefile")"
 		sha256sum "${BASH_SOURCE[0]}" "$FRAGMENT" "$PATCHES/series" | cut -d' ' -f1
 		series_patches | xargs -r sha256sum | cut -d' ' -f1
 	} | sha256sum | cut -d' ' -f1
 }
 
 copy_out() {
+	local f
 	mkdir -p "$OUT"
-	cp "$CACHE/artifacts/bzImage" "$CACHE/artifacts/netoops.ko" \
-		"$CACHE/artifacts/config" "$OUT/"
+	cp "$BCACHE/artifacts/bzImage" "$BCACHE/artifacts/netoops.ko" \
+		"$BCACHE/artifacts/config" "$OUT/"
+	if [[ $BASE == 6.12 ]]; then
+		for f in bzImage netoops.ko config; do
+			ln -sfn "6.12/$f" "$OUT_ROOT/$f"
+		done
+	fi
 }
 
 lock_cache() {
@@ -212,23 +254,13 @@ lock_cache() {
 	flock -w 3600 9 || die "cannot lock $CACHE/lock"
 }
 
-main() {
-	local pristine tree key start arg
+# build_base: build (or copy out from the cache) the current base.
+build_base() {
+	local pristine tree key start
 	start=$(date +%s)
 
-	for arg in "$@"; do
-		case $arg in
-		--setup-only) SETUP_ONLY=1 ;;
-		--force) FORCE=1 ;;
-		*) echo "usage: $0 [--setup-only] [--force]" >&2; exit 2 ;;
-		esac
-	done
-
-	install_deps
-	lock_cache
-
 	pristine=$(pristine_tree)
-	tree=$CACHE/tree
+	tree=$BCACHE/tree
 	if [[ -f $pristine/drivers/net/netoops.c ]]; then
 		say "$pristine already has netoops, building it as it is"
 		tree=$pristine
@@ -240,12 +272,12 @@ main() {
 	fi
 
 	key=$(build_key "$pristine")
-	if [[ $FORCE -eq 0 && -f $CACHE/artifacts/key &&
-	      $(cat "$CACHE/artifacts/key") == "$key" &&
+	if [[ $FORCE -eq 0 && -f $BCACHE/artifacts/key &&
+	      $(cat "$BCACHE/artifacts/key") == "$key" &&
 	      ( $tree == "$pristine" || $(cat "$tree/.netoops-key" 2>/dev/null) == "$key" ) &&
-	      -f $CACHE/build-y/.config && -f $CACHE/build-m/.config ]]; then
+	      -f $BCACHE/build-y/.config && -f $BCACHE/build-m/.config ]]; then
 		copy_out
-		say "kernel is up to date (key ${key:0:12}), copied to ${OUT#"$REPO"/}"
+		say "$BASE kernel is up to date (key ${key:0:12}), copied to ${OUT#"$REPO"/}"
 		return
 	fi
 
@@ -255,34 +287,60 @@ main() {
 		make_tree "$pristine" "$tree" "${patches[@]}"
 		echo "$key" >"$tree/.netoops-key"
 	fi
-	rm -f "$CACHE/artifacts/key"
+	rm -f "$BCACHE/artifacts/key"
 
-	say "configuring build-y (NETOOPS=y)"
-	configure "$tree" "$CACHE/build-y" y
-	say "building bzImage with make -j$JOBS"
-	make -C "$tree" O="$CACHE/build-y" -j"$JOBS" bzImage
+	say "$BASE: configuring build-y (NETOOPS=y)"
+	configure "$tree" "$BCACHE/build-y" y
+	say "$BASE: building bzImage with make -j$JOBS"
+	make -C "$tree" O="$BCACHE/build-y" -j"$JOBS" bzImage
 
-	say "configuring build-m (NETOOPS=m)"
-	configure "$tree" "$CACHE/build-m" m
+	say "$BASE: configuring build-m (NETOOPS=m)"
+	configure "$tree" "$BCACHE/build-m" m
 	# modpost checks the module's imports against vmlinux.o. The two
 	# configurations differ in NETOOPS only, and netoops exports nothing,
 	# so build-m borrows the vmlinux.o of build-y instead of building its
 	# own; it builds only the module.
-	if ! diff <(grep -v NETOOPS "$CACHE/build-y/.config") \
-		  <(grep -v NETOOPS "$CACHE/build-m/.config") >/dev/null; then
+	if ! diff <(grep -v NETOOPS "$BCACHE/build-y/.config") \
+		  <(grep -v NETOOPS "$BCACHE/build-m/.config") >/dev/null; then
 		die "build-y and build-m configurations differ in more than NETOOPS"
 	fi
-	ln -sfn "$CACHE/build-y/vmlinux.o" "$CACHE/build-m/vmlinux.o"
-	say "building modules (NETOOPS=m) with make -j$JOBS"
-	make -C "$tree" O="$CACHE/build-m" -j"$JOBS" modules
+	ln -sfn "$BCACHE/build-y/vmlinux.o" "$BCACHE/build-m/vmlinux.o"
+	say "$BASE: building modules (NETOOPS=m) with make -j$JOBS"
+	make -C "$tree" O="$BCACHE/build-m" -j"$JOBS" modules
 
-	mkdir -p "$CACHE/artifacts"
-	cp "$CACHE/build-y/arch/x86/boot/bzImage" "$CACHE/artifacts/bzImage"
-	cp "$CACHE/build-m/drivers/net/netoops.ko" "$CACHE/artifacts/netoops.ko"
-	cp "$CACHE/build-y/.config" "$CACHE/artifacts/config"
-	echo "$key" >"$CACHE/artifacts/key"
+	mkdir -p "$BCACHE/artifacts"
+	cp "$BCACHE/build-y/arch/x86/boot/bzImage" "$BCACHE/artifacts/bzImage"
+	cp "$BCACHE/build-m/drivers/net/netoops.ko" "$BCACHE/artifacts/netoops.ko"
+	cp "$BCACHE/build-y/.config" "$BCACHE/artifacts/config"
+	echo "$key" >"$BCACHE/artifacts/key"
 	copy_out
-	say "built ${OUT#"$REPO"/}/bzImage and netoops.ko in $(( $(date +%s) - start ))s"
+	say "$BASE: built ${OUT#"$REPO"/}/bzImage and netoops.ko in $(( $(date +%s) - start ))s"
+}
+
+main() {
+	local want=all b
+	SETUP_ONLY=0
+	FORCE=0
+	while [[ $# -gt 0 ]]; do
+		case $1 in
+		--setup-only) SETUP_ONLY=1 ;;
+		--force) FORCE=1 ;;
+		--base) want=${2:-}; shift ;;
+		*) echo "usage: $0 [--base 6.12|7.2|all] [--setup-only] [--force]" >&2; exit 2 ;;
+		esac
+		shift
+	done
+	[[ $want == all || $want == 6.12 || $want == 7.2 ]] ||
+		die "--base $want: expected 6.12, 7.2 or all"
+	[[ -z ${KERNEL_SRC:-} || $want != all ]] || die "KERNEL_SRC needs --base"
+
+	install_deps
+	lock_cache
+	for b in "${BASES[@]}"; do
+		[[ $want == all || $want == "$b" ]] || continue
+		set_base "$b"
+		build_base
+	done
 }
 
 # scripts/check-patches.sh sources this file for its functions.

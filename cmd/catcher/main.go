@@ -297,6 +297,7 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 					return catalog.Show(stdout, d, color)
 				},
 			},
+			manCommand(stdout),
 		},
 	}
 }

@@ -86,9 +86,11 @@ func newApp(e *env) *cli.Command {
 				Description: `Asks the kernel for the route to DEST (as 'ip route get DEST'), then for the
 next hop's MAC (as 'ip neigh get'); if the neighbour entry is missing or not
 usable, makes the kernel resolve it and waits up to --timeout. Then writes the
-configuration: reasons, copies and label first (only those given), then the
-target line, then clears the other targets (unless --add), then enabled=1, and
-reads it back to check. If the kernel refuses a value, the files already
+configuration: reasons, copies and label first (only those given), then
+log_buf_len (twice the kernel's log buffer, from syslog(2)
+SYSLOG_ACTION_SIZE_BUFFER, so that the kernel's snapshot holds the whole log
+with its prefixes), then the target line, then clears the other targets
+(unless --add), then enabled=1, and reads it back to check. If the kernel refuses a value, the files already
 written are restored and the old configuration stays in force.
 
 DEST is an IPv4 or IPv6 address, optionally with a port: 192.0.2.10:514,
@@ -100,7 +102,7 @@ DEST is an IPv4 or IPv6 address, optionally with a port: 192.0.2.10:514,
 			{
 				Name:         "show",
 				Usage:        "show the configuration, counters and warnings",
-				Description:  "Prints targets and their state, reasons, copies, label, boot id and counters, and warns about settings that silently lose dumps (kdump without crash_kexec_post_notifiers, a target device enslaved to a bond or bridge, a device netpoll cannot use, a target in state down, a target that no longer matches the route or the next hop's MAC; looking sends nothing).",
+				Description:  "Prints whether netoops is built into the kernel or a module (with the module's version, srcversion and taint flags), targets and their state, reasons, copies, label, boot id and counters, and warns about settings that silently lose dumps (kdump without crash_kexec_post_notifiers, a target device enslaved to a bond or bridge, a device netpoll cannot use, a target in state down, a target that no longer matches the route or the next hop's MAC; looking sends nothing).",
 				Flags:        []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "print JSON for scripts"}},
 				Action:       func(ctx context.Context, cmd *cli.Command) error { return cmdShow(ctx, cmd, e) },
 				OnUsageError: usageErr,

@@ -26,7 +26,9 @@ const exitCodesHelp = `EXIT STATUS:
    1  usage error, or another error not listed here
    2  no route to the destination (or no source address for it)
    3  the next hop's MAC could not be resolved (neighbour FAILED or --timeout)
-   4  netoops is not in this kernel (no /proc/sys/kernel/netoops)
+   4  netoops is not in this kernel (no /proc/sys/kernel/netoops: not built
+      in, or its module is not loaded; the message says what to install or
+      load)
    5  permission denied (writing needs root / CAP_NET_ADMIN, from the
       initial network namespace)
    6  the kernel refused the configuration (EINVAL, ENODEV, or netpoll's

@@ -36,6 +36,14 @@ type env struct {
 	// Files show inspects for warnings.
 	kexecCrashLoaded string
 	cmdline          string
+	// Where netoops's module shows (sysfs) and is installed (per release),
+	// and the running kernel's release: for 'show' and for what to do when
+	// netoops is missing.
+	sysModule  string
+	modulesDir string
+	release    func() string
+	// kernelLogSize returns the size of the kernel's log buffer.
+	kernelLogSize func() (int, error)
 	// log writes to stderr at the level --verbose asks for; set before a
 	// command runs.
 	log *slog.Logger
@@ -48,6 +56,10 @@ func defaultEnv() *env {
 		openStore:        func(root string) (kconfig.Store, error) { return kconfig.NewDirStore(root) },
 		kexecCrashLoaded: "/sys/kernel/kexec_crash_loaded",
 		cmdline:          "/proc/cmdline",
+		sysModule:        kconfig.DefaultSysModule,
+		modulesDir:       kconfig.DefaultModulesDir,
+		release:          kernelRelease,
+		kernelLogSize:    syslogBufferSize,
 	}
 	e.openNet = func(ns string) (network, error) { return openNetlink(ns, e.log) }
 	return e

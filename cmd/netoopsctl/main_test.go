@@ -149,7 +149,11 @@ func newHarness(t *testing.T) *harness {
 		},
 		openNet:          func(string) (network, error) { return h.net, nil },
 		kexecCrashLoaded: h.kexec,
+		kernelLogSize:    func() (int, error) { return 1 << 20, nil },
 		cmdline:          h.cmdline,
+		sysModule:        filepath.Join(h.tmp, "sys/module/netoops"),
+		modulesDir:       filepath.Join(h.tmp, "lib/modules"),
+		release:          func() string { return "6.1.0-50-amd64" },
 	}
 	return h
 }
@@ -221,7 +225,8 @@ func TestSetReplacesAndEnables(t *testing.T) {
 		t.Errorf("output:\n%s", out)
 	}
 	// The order that never leaves a half configuration.
-	if got := strings.Join(h.k.Writes, " | "); got != "target0="+want+" | target2= | enabled=1" {
+	// log_buf_len (twice syslog(2)'s buffer size) before the first target.
+	if got := strings.Join(h.k.Writes, " | "); got != "log_buf_len=2097152 | target0="+want+" | target2= | enabled=1" {
 		t.Errorf("writes: %s", got)
 	}
 	// Again: nothing to write.
@@ -240,7 +245,7 @@ func TestSetOptions(t *testing.T) {
 	if h.k.Get("label") != "rack7 db3\n" || h.k.Get("copies") != "5\n" || h.k.Get("reasons") != "oops panic emerg\n" {
 		t.Fatalf("label %q copies %q reasons %q", h.k.Get("label"), h.k.Get("copies"), h.k.Get("reasons"))
 	}
-	if w := h.k.Writes; len(w) != 4 || !strings.HasPrefix(w[0], "reasons=") || !strings.HasPrefix(w[3], "target0=") {
+	if w := h.k.Writes; len(w) != 5 || !strings.HasPrefix(w[0], "reasons=") || w[3] != "log_buf_len=2097152" || !strings.HasPrefix(w[4], "target0=") {
 		t.Errorf("writes %q", w)
 	}
 	// Unset options stay as they are.
@@ -617,5 +622,49 @@ func TestCompletionAndMan(t *testing.T) {
 		if out := h.run(0, args...); string(committed) != out {
 			t.Errorf("%s is stale: run 'go generate ./cmd/netoopsctl'", file)
 		}
+	}
+}
+
+// TestSetLogBufLen: set sizes the kernel's log snapshot from syslog(2)'s
+// buffer size, refuses to go on without it, and leaves a kernel without the
+// file alone.
+func TestSetLogBufLen(t *testing.T) {
+	h := newHarness(t)
+	h.env.kernelLogSize = func() (int, error) { return 0, syscall.EPERM }
+	out := h.run(exitPermission, "set", "192.0.2.2")
+	if !strings.Contains(out, "SYSLOG_ACTION_SIZE_BUFFER") || len(h.k.Writes) != 0 {
+		t.Fatalf("without the size: writes %q, output:\n%s", h.k.Writes, out)
+	}
+	h.env.kernelLogSize = func() (int, error) { return 64 << 20, nil }
+	h.run(0, "set", "192.0.2.2")
+	if got := h.k.Get("log_buf_len"); got != "134217728\n" {
+		t.Errorf("log_buf_len %q after a 64 MiB log buffer", got)
+	}
+	h.env.kernelLogSize = func() (int, error) { return 1 << 30, nil }
+	h.run(0, "set", "192.0.2.2")
+	if got := h.k.Get("log_buf_len"); got != "268435456\n" {
+		t.Errorf("log_buf_len %q, want the kernel's maximum", got)
+	}
+
+	old := newHarness(t)
+	old.k.Delete("log_buf_len")
+	old.env.kernelLogSize = func() (int, error) { return 0, syscall.EPERM }
+	old.run(0, "set", "192.0.2.2")
+	for _, w := range old.k.Writes {
+		if strings.HasPrefix(w, "log_buf_len") {
+			t.Errorf("wrote %q to a kernel without log_buf_len", w)
+		}
+	}
+}
+
+// TestTestNothingSent: the kernel's -EIO (no device took a packet) is a
+// test that sent nothing, with the counters that say why.
+func TestTestNothingSent(t *testing.T) {
+	h := newHarness(t)
+	h.run(0, "set", "192.0.2.2")
+	h.k.DeadTargets = true
+	out := h.run(exitTestNothing, "test", "--wait", "100ms")
+	if !strings.Contains(out, "packets_sent stayed at 0") || !strings.Contains(out, "tx_errors +1") {
+		t.Errorf("output:\n%s", out)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mdlayher/netlink"
 	"github.com/netoops/netoops/internal/route"
+	"golang.org/x/sys/unix"
 )
 
 // network is the rtnetlink side of netoopsctl.
@@ -73,4 +74,9 @@ func (n *netlinkNet) Close() error {
 	err := n.conn.Close()
 	n.ns.Close()
 	return err
+}
+
+// syslogBufferSize is the size of the kernel's log buffer in bytes.
+func syslogBufferSize() (int, error) {
+	return unix.Klogctl(unix.SYSLOG_ACTION_SIZE_BUFFER, nil)
 }

@@ -189,7 +189,8 @@ func (sp *targetSpec) desired(cur *kconfig.Config, t kconfig.Target) (*kconfig.C
 }
 
 func openStore(cmd *cli.Command, e *env) (kconfig.Store, error) {
-	return e.openStore(cmd.String("sysctl-root"))
+	s, err := e.openStore(cmd.String("sysctl-root"))
+	return s, notPresentHint(err, e)
 }
 
 // checkNetnsTarget refuses to write targets resolved in another network
@@ -270,6 +271,15 @@ func cmdSet(ctx context.Context, cmd *cli.Command, e *env) error {
 	want, slot, err := sp.desired(cur, t)
 	if err != nil {
 		return err
+	}
+	// The kernel's log snapshot must hold the whole log buffer; it is
+	// sized before the first target reserves it.
+	if cur.LogBufLen != 0 {
+		n, err := e.kernelLogSize()
+		if err != nil {
+			return fmt.Errorf("reading the size of the kernel log buffer (syslog(2) SYSLOG_ACTION_SIZE_BUFFER, which needs CAP_SYSLOG): %w", err)
+		}
+		want.LogBufLen = kconfig.LogBufLenFor(n)
 	}
 	written, err := kconfig.ApplyAndVerify(s, cur, want)
 	if err != nil {
@@ -373,7 +383,9 @@ func cmdTest(ctx context.Context, cmd *cli.Command, e *env) error {
 		}
 		err = kconfig.TriggerTest(s)
 	}
-	if err != nil {
+	// EIO: the kernel dumped but no device took a packet; the counters
+	// below tell how many were not sent.
+	if err != nil && !errors.Is(err, syscall.EIO) {
 		if errors.Is(err, syscall.ENODEV) {
 			return &testNothingError{msg: "test dump sent nothing: no target is active (see 'netoopsctl show')"}
 		}

@@ -27,15 +27,16 @@ type showTarget struct {
 }
 
 type showOutput struct {
-	Enabled    bool         `json:"enabled"`
-	Reasons    []string     `json:"reasons"`
-	Copies     int          `json:"copies"`
-	Label      string       `json:"label"`
-	BootID     string       `json:"boot_id"`
-	Counters   showCounters `json:"counters"`
-	Targets    []showTarget `json:"targets"`
-	Warnings   []string     `json:"warnings"`
-	SysctlRoot string       `json:"sysctl_root"`
+	Driver     kconfig.Driver `json:"driver"`
+	Enabled    bool           `json:"enabled"`
+	Reasons    []string       `json:"reasons"`
+	Copies     int            `json:"copies"`
+	Label      string         `json:"label"`
+	BootID     string         `json:"boot_id"`
+	Counters   showCounters   `json:"counters"`
+	Targets    []showTarget   `json:"targets"`
+	Warnings   []string       `json:"warnings"`
+	SysctlRoot string         `json:"sysctl_root"`
 }
 
 type showCounters struct {
@@ -55,6 +56,7 @@ func cmdShow(ctx context.Context, cmd *cli.Command, e *env) error {
 		return err
 	}
 	out := showOutput{
+		Driver:  kconfig.ReadDriver(e.sysModule),
 		Enabled: cfg.Enabled, Reasons: cfg.Reasons, Copies: cfg.Copies, Label: cfg.Label,
 		BootID: st.BootID, SysctlRoot: cmd.String("sysctl-root"),
 		Counters: showCounters{st.DumpsSent, st.PacketsSent, st.TxErrors, st.LastDumpUS},
@@ -96,6 +98,7 @@ func cmdShow(ctx context.Context, cmd *cli.Command, e *env) error {
 		label = "(none)"
 	}
 	fmt.Fprintf(w, "netoops:\t%s\n", onoff)
+	fmt.Fprintf(w, "driver:\t%s\n", driverLine(out.Driver))
 	fmt.Fprintf(w, "reasons:\t%s\n", strings.Join(cfg.Reasons, " "))
 	fmt.Fprintf(w, "copies:\t%d\n", cfg.Copies)
 	fmt.Fprintf(w, "label:\t%s\n", label)

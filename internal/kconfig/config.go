@@ -13,6 +13,7 @@ const (
 	FileReasons     = "reasons"
 	FileCopies      = "copies"
 	FileLabel       = "label"
+	FileLogBufLen   = "log_buf_len"
 	FileState       = "state"
 	FileTest        = "test"
 	FileBootID      = "boot_id"
@@ -33,6 +34,30 @@ const MaxLabel = 64
 
 // MaxCopies is the largest copies value the kernel accepts.
 const MaxCopies = 16
+
+// The log_buf_len values the kernel accepts, in bytes.
+const (
+	MinLogBufLen = 4096
+	MaxLogBufLen = 256 << 20
+)
+
+// LogBufLenFor is the log snapshot size netoopsctl asks for, given the size
+// of the kernel's log buffer (syslog(2) SYSLOG_ACTION_SIZE_BUFFER): twice
+// that, since the snapshot holds every record with its syslog prefix and
+// time stamp, about 20 bytes more than the bare text the buffer keeps,
+// clamped to what the kernel accepts.
+func LogBufLenFor(kernelBuf int) int {
+	return min(max(2*kernelBuf, MinLogBufLen), MaxLogBufLen)
+}
+
+// ValidateLogBufLen checks a log_buf_len value as the kernel does (0 stands
+// for a kernel without the file and is never written).
+func ValidateLogBufLen(n int) error {
+	if n != 0 && (n < MinLogBufLen || n > MaxLogBufLen) {
+		return fmt.Errorf("log_buf_len %d is not in %d..%d", n, MinLogBufLen, MaxLogBufLen)
+	}
+	return nil
+}
 
 // ParseReasons parses a comma- and/or space-separated list of reasons and
 // returns it in canonical order without duplicates.
@@ -85,7 +110,10 @@ type Config struct {
 	Reasons []string
 	Copies  int
 	Label   string
-	Targets [NumTargets]Target
+	// LogBufLen is the size of the kernel's log snapshot in bytes; 0 when
+	// the kernel has no log_buf_len file (it is then never written).
+	LogBufLen int
+	Targets   [NumTargets]Target
 }
 
 // Status is the read-only part: state lines, boot id and counters.
@@ -133,6 +161,9 @@ func (c *Config) Validate() error {
 	if err := ValidateLabel(c.Label); err != nil {
 		return err
 	}
+	if err := ValidateLogBufLen(c.LogBufLen); err != nil {
+		return err
+	}
 	for i, t := range c.Targets {
 		if err := t.Validate(); err != nil {
 			return fmt.Errorf("%s: %w", TargetFile(i), err)
@@ -156,6 +187,9 @@ func Diff(want, got *Config) []string {
 	}
 	if want.Label != got.Label {
 		d = append(d, fmt.Sprintf("label: want %q, kernel has %q", want.Label, got.Label))
+	}
+	if want.LogBufLen != 0 && want.LogBufLen != got.LogBufLen {
+		d = append(d, fmt.Sprintf("log_buf_len: want %d, kernel has %d", want.LogBufLen, got.LogBufLen))
 	}
 	for i := range want.Targets {
 		if !want.Targets[i].Equal(got.Targets[i]) {

@@ -18,7 +18,7 @@ import (
 const DefaultRoot = "/proc/sys/kernel/netoops"
 
 // ErrNotPresent means the sysctl directory does not exist: netoops is not
-// built into (or loaded in) this kernel.
+// built into this kernel, or its module is not loaded.
 var ErrNotPresent = errors.New("netoops is not in this kernel")
 
 // A Store reads and writes the files of the sysctl directory by name.
@@ -43,7 +43,7 @@ func NewDirStore(root string) (*DirStore, error) {
 	fi, err := os.Stat(root)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%w (%s does not exist; is the kernel built with CONFIG_NETOOPS?)", ErrNotPresent, root)
+			return nil, fmt.Errorf("%w (%s does not exist)", ErrNotPresent, root)
 		}
 		return nil, err
 	}
@@ -234,6 +234,16 @@ func Load(s Store) (*Config, error) {
 	if c.Label, err = read(FileLabel); err != nil {
 		return nil, err
 	}
+	// Kernels before log_buf_len sized the snapshot themselves.
+	switch v, err = read(FileLogBufLen); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return nil, err
+	default:
+		if c.LogBufLen, err = strconv.Atoi(strings.TrimSpace(v)); err != nil {
+			return nil, fmt.Errorf("log_buf_len: %w", err)
+		}
+	}
 	for i := range c.Targets {
 		if v, err = read(TargetFile(i)); err != nil {
 			return nil, err
@@ -326,6 +336,8 @@ func (c *Config) fileValue(name string) string {
 		return strconv.Itoa(c.Copies) + "\n"
 	case FileLabel:
 		return c.Label + "\n"
+	case FileLogBufLen:
+		return strconv.Itoa(c.LogBufLen) + "\n"
 	}
 	for i := range c.Targets {
 		if name == TargetFile(i) {
@@ -341,6 +353,8 @@ func (c *Config) fileValue(name string) string {
 //   - When disabling, enabled=0 goes first, so nothing is sent from a
 //     half-changed configuration.
 //   - reasons, copies and label come next: they are valid with any target.
+//   - log_buf_len comes before the targets, so that the first target
+//     reserves a snapshot of the size asked for.
 //   - Targets that get a (new) value come before targets that are cleared,
 //     so there is no moment without any target.
 //   - When enabling, enabled=1 goes last, once everything else is in place.
@@ -361,6 +375,9 @@ func Plan(cur, want *Config) []string {
 	}
 	if cur.Label != want.Label {
 		files = append(files, FileLabel)
+	}
+	if want.LogBufLen != 0 && cur.LogBufLen != want.LogBufLen {
+		files = append(files, FileLogBufLen)
 	}
 	for i := range want.Targets {
 		if !want.Targets[i].IsZero() && !want.Targets[i].Equal(cur.Targets[i]) {

@@ -160,6 +160,10 @@ func (x *DB) Put(ctx context.Context, recs ...Record) error {
 // writer holds the prepared statements of one transaction.
 type writer struct {
 	del, ins *sql.Stmt
+	dir      *sql.Stmt // records a host directory's time (Sync)
+	// bulk: the table was empty when the transaction began and each
+	// record is new, so put deletes nothing first.
+	bulk bool
 }
 
 func newWriter(ctx context.Context, tx *sql.Tx) (*writer, error) {
@@ -172,12 +176,20 @@ func newWriter(ctx context.Context, tx *sql.Tx) (*writer, error) {
 		del.Close()
 		return nil, err
 	}
-	return &writer{del: del, ins: ins}, nil
+	dir, err := tx.PrepareContext(ctx, `INSERT INTO hostdirs VALUES (?, ?, ?)
+		ON CONFLICT DO UPDATE SET mtime = excluded.mtime, listed_at = excluded.listed_at`)
+	if err != nil {
+		del.Close()
+		ins.Close()
+		return nil, err
+	}
+	return &writer{del: del, ins: ins, dir: dir}, nil
 }
 
 func (w *writer) close() {
 	w.del.Close()
 	w.ins.Close()
+	w.dir.Close()
 }
 
 func (w *writer) remove(ctx context.Context, dir, name string) error {
@@ -186,8 +198,10 @@ func (w *writer) remove(ctx context.Context, dir, name string) error {
 }
 
 func (w *writer) put(ctx context.Context, r *Record) error {
-	if err := w.remove(ctx, r.Dir, r.Name); err != nil {
-		return err
+	if !w.bulk {
+		if err := w.remove(ctx, r.Dir, r.Name); err != nil {
+			return err
+		}
 	}
 	e := &r.Entry
 	_, err := w.ins.ExecContext(ctx, e.Dir, e.Name, e.Host, e.HostDir, e.Label, e.BootID, int64(e.DumpSeq),

@@ -15,12 +15,21 @@ import (
 	"github.com/netoops/netoops/internal/catcher/store"
 )
 
-// queries are the questions compared between the index and a scan.
-func queries(sample *catalog.Entry) []catalog.Filter {
+// queries are the questions compared between the index and a scan:
+// every filter alone and the combinations the pages and catcher ls
+// ask, with windows on and off the hour (the aggregates' whole hours
+// and the edges counted from the dumps), open or closed, ending before
+// or after the newest dump, starting before the oldest, at a dump's
+// exact time, within one hour and across two.
+func queries(sample, older *catalog.Entry) []catalog.Filter {
 	day := synthEpoch.Add(48 * time.Hour)
+	odd := day.Add(17*time.Minute + 3*time.Second + 5)
+	late := synthEpoch.Add(7*24*time.Hour - 30*time.Minute)
+	after, before := synthEpoch.Add(8*24*time.Hour), synthEpoch.Add(-time.Hour)
+	sig, rel := sample.Signature, sample.Release
 	return []catalog.Filter{
 		{},
-		{Signature: sample.Signature},
+		{Signature: sig},
 		{NoReport: true},
 		{Host: sample.Dir},
 		{Host: sample.Host},
@@ -28,8 +37,46 @@ func queries(sample *catalog.Entry) []catalog.Filter {
 		{Since: day},
 		{Since: day, Until: day.Add(24 * time.Hour)},
 		{Since: day.Add(90 * time.Minute)},
-		{Signature: sample.Signature, Release: sample.Release, Since: synthEpoch.Add(time.Hour)},
+		{Signature: sig, Release: rel, Since: synthEpoch.Add(time.Hour)},
 		{Host: "no-such-host"},
+		{Since: odd},
+		{Since: late},
+		{Since: odd, Until: after},
+		{Since: before},
+		{Since: before, Until: after},
+		{Since: after},
+		{Until: odd},
+		{Until: before},
+		{Until: after},
+		{Since: odd, Until: odd.Add(20 * time.Minute)},
+		{Since: odd, Until: odd.Add(80 * time.Minute)},
+		{Since: odd, Until: odd.Add(30 * time.Hour)},
+		{Release: rel, Since: odd},
+		{Release: rel, Since: odd, Until: after},
+		{Release: rel, Until: odd},
+		{Release: "no-such-release"},
+		{Release: "no-such-release", Since: odd},
+		{Signature: sig, Since: odd},
+		{Signature: sig, Since: odd, Until: odd.Add(30 * time.Hour)},
+		{Signature: sig, Release: rel},
+		{Signature: sig, Release: rel, Since: odd},
+		{Signature: sig, Since: sample.When},
+		{Signature: sig, Since: sample.When.Add(1)},
+		{Signature: sig, Until: sample.When},
+		// Older: a window that holds most of the week (counted as the
+		// totals less what is before it).
+		{Since: older.When},
+		{Signature: older.Signature, Since: older.When},
+		{Signature: older.Signature, Since: older.When.Add(1)},
+		{Signature: older.Signature, Release: older.Release, Since: older.When},
+		{Release: older.Release, Since: older.When.Add(1)},
+		{Signature: sig, NoReport: true},
+		{Signature: "0000000000000000"},
+		{NoReport: true, Since: odd},
+		{NoReport: true, Release: rel, Since: odd},
+		{Host: sample.Dir, Since: odd},
+		{Host: sample.Host, Release: rel, Since: day},
+		{Host: sample.Dir, Signature: sig, Since: sample.When},
 	}
 }
 
@@ -37,7 +84,7 @@ var pages = []catalog.Page{{}, {Limit: 50}, {Limit: 50, Offset: 100}, {Limit: 10
 
 // sameAnswers checks that ix answers every query as a scan of the
 // sidecars under dir does.
-func sameAnswers(t *testing.T, ix catalog.Querier, dir string) {
+func sameAnswers(t *testing.T, ix catalog.Querier, dir string, extra ...catalog.Filter) {
 	t.Helper()
 	ctx := context.Background()
 	scan, err := catalog.Scan(dir)
@@ -47,8 +94,8 @@ func sameAnswers(t *testing.T, ix catalog.Querier, dir string) {
 	if len(scan.Entries) == 0 {
 		t.Fatal("no dumps")
 	}
-	sample := &scan.Entries[len(scan.Entries)/3]
-	for _, f := range queries(sample) {
+	sample, older := &scan.Entries[len(scan.Entries)/3], &scan.Entries[len(scan.Entries)*4/5]
+	for _, f := range append(queries(sample, older), extra...) {
 		for _, p := range pages {
 			want, wn, _ := scan.Dumps(ctx, f, p)
 			got, gn, err := ix.Dumps(ctx, f, p)
@@ -120,10 +167,78 @@ func TestSameAnswersAsScan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// And a dump of a group and release that host had none of, older
+	// than all: the group's and the release's hosts grow by one, their
+	// first times move back.
+	var o catalog.Entry
+	for _, c := range scan.Entries {
+		if c.Signature != "" && !hasDump(scan.Entries, e.Dir, c.Signature, c.Release) {
+			o = c
+			break
+		}
+	}
+	om := readMeta(t, filepath.Join(dir, o.Dir, o.Name+".json"))
+	oldest := synthEpoch.Add(-30 * time.Minute)
+	om.Host, om.HostDir, om.DumpTime, om.FirstPacket = m.Host, m.HostDir, &oldest, oldest
+	oName := filepath.Join(dir, e.Dir, "20261123T010000Z-aaaaaaaa-2.json")
+	writeMeta(t, oName, om)
+	orec, err := RecordOf(om, oName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// And a host's newest dump of a group and release it had: their
+	// last times move on.
+	z := scan.Entries[50]
+	for i := 50; z.Signature == ""; i++ {
+		z = scan.Entries[i]
+	}
+	zm := readMeta(t, filepath.Join(dir, z.Dir, z.Name+".json"))
+	newest := synthEpoch.Add(7*24*time.Hour + 2*time.Hour)
+	zm.DumpTime, zm.FirstPacket = &newest, newest
+	zName := filepath.Join(dir, z.Dir, "20261123T020000Z-aaaaaaaa-3.json")
+	writeMeta(t, zName, zm)
+	zrec, err := RecordOf(zm, zName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Put(ctx, rec, orec, zrec); err != nil {
+		t.Fatal(err)
+	}
+	zSince := newest.Add(-time.Hour)
+	sameAnswers(t, x, dir, catalog.Filter{Signature: o.Signature, Release: o.Release},
+		catalog.Filter{Signature: z.Signature, Since: zSince}, catalog.Filter{Release: z.Release, Since: zSince},
+		catalog.Filter{Signature: z.Signature, Release: z.Release, Since: zSince})
+
+	// A host's last dumps of a group on one release, newer b and older
+	// a: Put moves b before a (a record replaced), then a goes behind
+	// the index's back. Each time, the windows that start between
+	// their times ask whether the group's and the release's per-host
+	// rows moved their last time back.
+	a, b := lastTwo(t, scan.Entries, scan.Entries[300].Dir)
+	around := func(t0, t1 time.Time) []catalog.Filter {
+		mid := t0.Add(t1.Sub(t0) / 2)
+		return []catalog.Filter{
+			{Since: mid}, {Signature: a.Signature, Since: mid}, {Release: a.Release, Since: mid},
+			{Signature: a.Signature, Release: a.Release, Since: mid},
+			{Signature: a.Signature, Release: a.Release, Since: mid, Until: synthEpoch.Add(30 * 24 * time.Hour)},
+		}
+	}
+	bPath := filepath.Join(dir, b.Dir, b.Name+".json")
+	bm := readMeta(t, bPath)
+	moved := a.When.Add(-time.Minute)
+	bm.DumpTime, bm.FirstPacket = &moved, moved
+	writeMeta(t, bPath+".tmp", bm)
+	if err := os.Rename(bPath+".tmp", bPath); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err = RecordOf(bm, bPath); err != nil {
+		t.Fatal(err)
+	}
 	if err := x.Put(ctx, rec); err != nil {
 		t.Fatal(err)
 	}
-	sameAnswers(t, x, dir)
+	sameAnswers(t, x, dir, around(a.When, b.When)...)
+	os.Remove(filepath.Join(dir, a.Dir, a.Name+".json"))
 
 	// Behind its back: a replaced sidecar (partial to complete, another
 	// signature), a new one never Put (the crash), a removed one, a
@@ -148,7 +263,69 @@ func TestSameAnswersAsScan(t *testing.T) {
 	if st, err = x.Sync(ctx); err != nil || st.Bad != 1 || st.Removed == 0 {
 		t.Fatalf("sync after changes: %+v, %v", st, err)
 	}
-	sameAnswers(t, x, dir)
+	sameAnswers(t, x, dir, around(moved, a.When)...)
+
+	// Retention: the oldest tenth of the dumps removed, as an expiry
+	// of old dumps does, in many host directories; Sync drops their
+	// records, and the groups, hosts, releases and first times they
+	// held.
+	scan, _ = catalog.Scan(dir)
+	expired := scan.Entries[len(scan.Entries)*9/10:] // newest first
+	for _, e := range expired {
+		if err := os.Remove(filepath.Join(dir, e.Dir, e.Name+".json")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err = x.Sync(ctx); err != nil || st.Removed != len(expired) {
+		t.Fatalf("sync after retention removed %d: %+v, %v", len(expired), st, err)
+	}
+	cut := expired[0].When
+	sameAnswers(t, x, dir, catalog.Filter{Since: cut}, catalog.Filter{Since: cut.Add(time.Hour)},
+		catalog.Filter{Release: expired[0].Release, Since: cut})
+
+	// A rebuild of the same store (the index file lost) answers the
+	// same.
+	x.Close()
+	for _, p := range []string{"", "-wal", "-shm"} {
+		os.Remove(DefaultPath(dir) + p)
+	}
+	y, err := Open(DefaultPath(dir), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer y.Close()
+	if st, err = y.Sync(ctx); err != nil || st.Read != len(scan.Entries)-len(expired) || st.Bad != 1 {
+		t.Fatalf("rebuild: %+v, %v (want %d read)", st, err, len(scan.Entries)-len(expired))
+	}
+	sameAnswers(t, y, dir, catalog.Filter{Since: cut}, catalog.Filter{Release: expired[0].Release, Since: cut})
+}
+
+func hasDump(es []catalog.Entry, dir, sig, rel string) bool {
+	for _, e := range es {
+		if e.Dir == dir && e.Signature == sig && e.Release == rel {
+			return true
+		}
+	}
+	return false
+}
+
+// lastTwo returns the two newest dumps of a host (not in dir skip) in
+// one group with a crash report, on one release.
+func lastTwo(t *testing.T, es []catalog.Entry, skip string) (older, newer catalog.Entry) {
+	type key struct{ sig, rel, dir string }
+	seen := map[key]catalog.Entry{}
+	for _, e := range es { // newest first
+		k := key{e.Signature, e.Release, e.Dir}
+		if e.Signature == "" || e.Dir == skip {
+			continue
+		}
+		if n, ok := seen[k]; ok {
+			return e, n
+		}
+		seen[k] = e
+	}
+	t.Fatal("no host has two dumps of one group on one release")
+	return
 }
 
 func readMeta(t *testing.T, path string) *store.Meta {

@@ -58,7 +58,9 @@ type hostState struct{ mtime, listedAt int64 }
 // records its sidecars, so a crash never leaves a directory marked
 // listed without its records. The records Put wrote are kept unless their
 // file changed; Put does not record directory times, so a directory a
-// dump was stored in since is listed again (compared, not read).
+// dump was stored in since is listed again (compared, not read). The
+// first Sync of a new index (a rebuild) is one transaction, and reads
+// the sidecars in a second goroutine while it records them.
 func (x *DB) Sync(ctx context.Context) (SyncStats, error) {
 	var st SyncStats
 	hosts, err := os.ReadDir(x.dir)
@@ -86,8 +88,9 @@ func (x *DB) Sync(ctx context.Context) (SyncStats, error) {
 	b := &batch{x: x}
 	defer b.abort()
 	if len(known) == 0 {
-		// A new index: one transaction, without the triggers, the
-		// aggregates computed at the end.
+		// A new index: one transaction, without the triggers and the
+		// dumps' indexes, each created again (and the aggregates
+		// computed) at the end.
 		var n int
 		if err := x.db.QueryRowContext(ctx, `SELECT count(*) FROM dumps`).Scan(&n); err != nil {
 			return st, err
@@ -96,13 +99,16 @@ func (x *DB) Sync(ctx context.Context) (SyncStats, error) {
 			if err := b.begin(ctx); err != nil {
 				return st, err
 			}
-			if _, err := b.tx.ExecContext(ctx, dropTriggers); err != nil {
+			if _, err := b.tx.ExecContext(ctx, dropTriggers+dropDumpIndexes); err != nil {
 				return st, err
 			}
-			b.bulk = true
+			b.bulk, b.w.bulk = true, true
 		}
 	}
+	// The host directories to list: those changed since they were last
+	// listed, or listed within RacyWindow of their change.
 	seen := map[string]bool{}
+	var todo []hostDir
 	for _, h := range hosts {
 		name := h.Name()
 		if !h.IsDir() || strings.HasPrefix(name, ".") {
@@ -118,17 +124,27 @@ func (x *DB) Sync(ctx context.Context) (SyncStats, error) {
 		if k, ok := known[name]; ok && k.mtime == mt && k.listedAt-mt >= int64(x.RacyWindow) {
 			continue
 		}
-		listedAt := x.now().UnixNano()
-		if err := b.syncDir(ctx, name, &st); err != nil {
+		todo = append(todo, hostDir{name, mt})
+	}
+	if b.bulk {
+		// Every sidecar is read: in a goroutine, while this one
+		// inserts.
+		if err := b.applyAll(ctx, x.readAll(ctx, todo), &st); err != nil {
 			return st, err
 		}
-		st.Listed++
-		if _, err := b.tx.ExecContext(ctx, `INSERT INTO hostdirs VALUES (?, ?, ?)
-			ON CONFLICT DO UPDATE SET mtime = excluded.mtime, listed_at = excluded.listed_at`, name, mt, listedAt); err != nil {
-			return st, err
-		}
-		if err := b.maybeCommit(ctx); err != nil {
-			return st, err
+	} else {
+		for _, d := range todo {
+			if err := b.begin(ctx); err != nil {
+				return st, err
+			}
+			have, err := b.stamps(ctx, d.name)
+			if err != nil {
+				return st, err
+			}
+			l := x.readDir(d, have)
+			if err := b.apply(ctx, &l, have, &st); err != nil {
+				return st, err
+			}
 		}
 	}
 	if err := b.begin(ctx); err != nil {
@@ -163,7 +179,7 @@ func (x *DB) Sync(ctx context.Context) (SyncStats, error) {
 		}
 	}
 	if b.bulk {
-		if _, err := b.tx.ExecContext(ctx, aggregateSQL+triggers); err != nil {
+		if _, err := b.tx.ExecContext(ctx, dumpIndexes+aggregateSQL+triggers); err != nil {
 			return st, err
 		}
 	}
@@ -226,35 +242,36 @@ func (b *batch) abort() {
 	}
 }
 
-// syncDir brings the records of one host directory up to date, in the
-// batch's transaction.
-func (b *batch) syncDir(ctx context.Context, dir string, st *SyncStats) error {
-	if err := b.begin(ctx); err != nil {
-		return err
-	}
-	ents, err := os.ReadDir(filepath.Join(b.x.dir, dir))
+// hostDir is a host directory to list and its modification time before
+// it is listed.
+type hostDir struct {
+	name  string
+	mtime int64
+}
+
+// listing is what readDir found in a host directory: the records of the
+// sidecars it read (new or changed), the names of all the sidecars it
+// found (read or unchanged), how many it could not read or parse, and
+// when it began.
+type listing struct {
+	hostDir
+	listedAt int64
+	recs     []Record
+	present  map[string]bool
+	bad      int
+	err      error
+}
+
+// readDir lists a host directory and reads the sidecars whose stamps
+// differ from have (all if nil). It only reads files.
+func (x *DB) readDir(d hostDir, have map[string]Stamp) listing {
+	l := listing{hostDir: d, listedAt: x.now().UnixNano(), present: map[string]bool{}}
+	path := filepath.Join(x.dir, d.name)
+	ents, err := os.ReadDir(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
+		l.err = err
+		return l
 	}
-	have := map[string]Stamp{}
-	rows, err := b.tx.QueryContext(ctx, `SELECT name, f_size, f_mtime, f_ino FROM dumps WHERE dir = ?`, dir)
-	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var n string
-		var s Stamp
-		if err := rows.Scan(&n, &s.Size, &s.Mtime, &s.Ino); err != nil {
-			rows.Close()
-			return err
-		}
-		have[n] = s
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	present := map[string]bool{}
 	for _, e := range ents {
 		fn := e.Name()
 		if !strings.HasSuffix(fn, ".json") || strings.HasPrefix(fn, ".") || !e.Type().IsRegular() {
@@ -267,38 +284,111 @@ func (b *batch) syncDir(ctx context.Context, dir string, st *SyncStats) error {
 		}
 		stamp := StampOf(fi)
 		if old, ok := have[name]; ok && old == stamp {
-			present[name] = true
+			l.present[name] = true
 			continue
 		}
-		data, err := os.ReadFile(filepath.Join(b.x.dir, dir, fn))
+		data, err := os.ReadFile(filepath.Join(path, fn))
 		if err != nil {
 			if !errors.Is(err, fs.ErrNotExist) {
-				st.Bad++
+				l.bad++
 			}
 			continue
 		}
 		var m store.Meta
 		if json.Unmarshal(data, &m) != nil {
-			st.Bad++
+			l.bad++
 			continue
 		}
-		catalog.Upgrade(filepath.Join(b.x.dir, dir), &m)
-		present[name] = true
-		st.Read++
-		r := Record{Entry: catalog.EntryOf(dir, name, &m), Stamp: stamp}
-		if err := b.w.put(ctx, &r); err != nil {
+		catalog.Upgrade(path, &m)
+		l.present[name] = true
+		l.recs = append(l.recs, Record{Entry: catalog.EntryOf(d.name, name, &m), Stamp: stamp})
+	}
+	return l
+}
+
+// readAll runs readDir on each of dirs in a goroutine, sending the
+// listings in order; it stops when ctx is done.
+func (x *DB) readAll(ctx context.Context, dirs []hostDir) <-chan listing {
+	ch := make(chan listing, 16)
+	go func() {
+		defer close(ch)
+		for _, d := range dirs {
+			select {
+			case ch <- x.readDir(d, nil):
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+// applyAll applies the listings of readAll (bulk: nothing recorded
+// before); on an error it stops readAll and waits for it.
+func (b *batch) applyAll(ctx context.Context, ch <-chan listing, st *SyncStats) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer func() {
+		cancel()
+		for range ch {
+		}
+	}()
+	for l := range ch {
+		if err := b.apply(ctx, &l, nil, st); err != nil {
 			return err
 		}
+	}
+	return ctx.Err()
+}
+
+// stamps returns the stamps of the records of host directory dir.
+func (b *batch) stamps(ctx context.Context, dir string) (map[string]Stamp, error) {
+	have := map[string]Stamp{}
+	rows, err := b.tx.QueryContext(ctx, `SELECT name, f_size, f_mtime, f_ino FROM dumps WHERE dir = ?`, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		var s Stamp
+		if err := rows.Scan(&n, &s.Size, &s.Mtime, &s.Ino); err != nil {
+			return nil, err
+		}
+		have[n] = s
+	}
+	return have, rows.Err()
+}
+
+// apply brings the records of one host directory up to date with its
+// listing (have: its records' stamps before), with the directory's
+// time, in the batch's transaction.
+func (b *batch) apply(ctx context.Context, l *listing, have map[string]Stamp, st *SyncStats) error {
+	if l.err != nil {
+		return l.err
+	}
+	if err := b.begin(ctx); err != nil {
+		return err
+	}
+	st.Bad += l.bad
+	for i := range l.recs {
+		if err := b.w.put(ctx, &l.recs[i]); err != nil {
+			return err
+		}
+		st.Read++
 		b.n++
 	}
 	for n := range have {
-		if !present[n] {
-			if err := b.w.remove(ctx, dir, n); err != nil {
+		if !l.present[n] {
+			if err := b.w.remove(ctx, l.name, n); err != nil {
 				return err
 			}
 			st.Removed++
 			b.n++
 		}
 	}
-	return nil
+	if _, err := b.w.dir.ExecContext(ctx, l.name, l.mtime, l.listedAt); err != nil {
+		return err
+	}
+	st.Listed++
+	return b.maybeCommit(ctx)
 }

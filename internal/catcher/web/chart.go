@@ -20,12 +20,45 @@ const (
 	noReportColor = "#d5dbdb" // dumps without a crash report (test dumps, shutdowns)
 )
 
+// ranked returns the signatures of the buckets inside the chart's hours
+// from start, most dumps first (then by signature), their dumps, and
+// which of them the chart draws in a colour of their own: the first
+// len(palette) with a crash report, and the dumps without one.
+func ranked(buckets []catalog.Bucket, start time.Time, hours int) (sigs []string, per map[string]int, colored []string) {
+	per = map[string]int{}
+	for _, b := range buckets {
+		if i := int(b.Hour.Sub(start) / time.Hour); i >= 0 && i < hours {
+			per[b.Signature] += b.Dumps
+		}
+	}
+	sigs = make([]string, 0, len(per))
+	for s := range per {
+		sigs = append(sigs, s)
+	}
+	sort.Slice(sigs, func(i, j int) bool {
+		if per[sigs[i]] != per[sigs[j]] {
+			return per[sigs[i]] > per[sigs[j]]
+		}
+		return sigs[i] < sigs[j]
+	})
+	next := 0
+	for _, s := range sigs {
+		if next < len(palette) || s == "" {
+			colored = append(colored, s)
+			if s != "" {
+				next++
+			}
+		}
+	}
+	return sigs, per, colored
+}
+
 // drawHours draws buckets as stacked bars, one per hour from start, the
-// signatures with most dumps in their own colours. Every text in it
-// (titles in tooltips) is escaped.
+// signatures with most dumps in their own colours (ranked); titles has
+// the titles of those. Every text in it (titles in tooltips) is
+// escaped.
 func drawHours(buckets []catalog.Bucket, start time.Time, hours int, titles map[string]string) (template.HTML, []legendItem, int) {
 	const w, h, left, bottom, top = 960, 200, 40, 22, 8
-	per := map[string]int{}
 	counts := make([]map[string]int, hours)
 	total := 0
 	for _, b := range buckets {
@@ -37,39 +70,26 @@ func drawHours(buckets []catalog.Bucket, start time.Time, hours int, titles map[
 			counts[i] = map[string]int{}
 		}
 		counts[i][b.Signature] += b.Dumps
-		per[b.Signature] += b.Dumps
 		total += b.Dumps
 	}
-	sigs := make([]string, 0, len(per))
-	for s := range per {
-		sigs = append(sigs, s)
-	}
-	sort.Slice(sigs, func(i, j int) bool {
-		if per[sigs[i]] != per[sigs[j]] {
-			return per[sigs[i]] > per[sigs[j]]
-		}
-		return sigs[i] < sigs[j]
-	})
+	_, per, colored := ranked(buckets, start, hours)
 	color := map[string]string{}
 	var legend []legendItem
-	other := 0
+	other := total
 	next := 0
-	for _, s := range sigs {
-		if next < len(palette) || s == "" {
-			col := noReportColor
-			if s != "" {
-				col = palette[next]
-				next++
-			}
-			color[s] = col
-			t := titles[s]
-			if t == "" && s == "" {
-				t = "no crash report found"
-			}
-			legend = append(legend, legendItem{Color: col, Title: t, Path: sigPath(s), Dumps: per[s]})
-		} else {
-			other += per[s]
+	for _, s := range colored {
+		col := noReportColor
+		if s != "" {
+			col = palette[next]
+			next++
 		}
+		color[s] = col
+		t := titles[s]
+		if t == "" && s == "" {
+			t = "no crash report found"
+		}
+		legend = append(legend, legendItem{Color: col, Title: t, Path: sigPath(s), Dumps: per[s]})
+		other -= per[s]
 	}
 	if other > 0 {
 		legend = append(legend, legendItem{Color: otherColor, Title: "other signatures", Dumps: other})
@@ -119,19 +139,17 @@ func drawHours(buckets []catalog.Bucket, start time.Time, hours int, titles map[
 		}
 		y := float64(top) + plotH
 		// Bottom up in the legend's order, "other" on top.
-		order := append([]string(nil), sigs...)
-		var otherN int
-		for _, s := range order {
+		otherN := 0
+		for _, n := range c {
+			otherN += n
+		}
+		for _, s := range colored {
 			n := c[s]
 			if n == 0 {
 				continue
 			}
-			col, ok := color[s]
-			if !ok {
-				otherN += n
-				continue
-			}
-			y = bar(&b, x, y, bw, plotH*float64(n)/float64(peak), col,
+			otherN -= n
+			y = bar(&b, x, y, bw, plotH*float64(n)/float64(peak), color[s],
 				fmt.Sprintf("%s %s: %d", t.Format("2006-01-02 15:00Z"), titleOr(titles[s], s), n))
 		}
 		if otherN > 0 {

@@ -84,7 +84,7 @@ func (s *Server) groups(w http.ResponseWriter, r *http.Request) {
 			rows[i].Timeline = make([]int, timelineDays)
 		}
 	}
-	chart, err := s.hourChart(r, p.Filter, p.Hours, newest)
+	chart, err := s.hourChart(r, p.Filter, p.Hours, newest, &hourly{buckets, start, end})
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -114,8 +114,16 @@ type legendItem struct {
 	Dumps              int
 }
 
-// hourChart draws the crashes per hour by signature over hours hours.
-func (s *Server) hourChart(r *http.Request, f catalog.Filter, hours int, newest time.Time) (chartData, error) {
+// hourly is the buckets of Hourly(chartFilter(f, start, end)).
+type hourly struct {
+	buckets    []catalog.Bucket
+	start, end time.Time
+}
+
+// hourChart draws the crashes per hour by signature over hours hours,
+// from the buckets of known (nil: none) if its window holds the
+// chart's, of the same filter f.
+func (s *Server) hourChart(r *http.Request, f catalog.Filter, hours int, newest time.Time, known *hourly) (chartData, error) {
 	span := time.Duration(hours) * time.Hour
 	if newest.IsZero() {
 		ds, _, err := s.Q.Dumps(r.Context(), f, catalog.Page{Limit: 1})
@@ -128,20 +136,37 @@ func (s *Server) hourChart(r *http.Request, f catalog.Filter, hours int, newest 
 	}
 	end := windowEnd(s.Now(), newest, span)
 	start := end.Add(-span)
-	buckets, err := s.Q.Hourly(r.Context(), chartFilter(f, start, end))
-	if err != nil {
-		return chartData{}, err
+	var buckets []catalog.Bucket
+	if known != nil && !start.Before(known.start) && !end.After(known.end) {
+		// Its hours in the chart's window are what Hourly would
+		// give: whole hours of the same filter.
+		for _, b := range known.buckets {
+			if !b.Hour.Before(start) && b.Hour.Before(end) {
+				buckets = append(buckets, b)
+			}
+		}
+	} else {
+		var err error
+		if buckets, err = s.Q.Hourly(r.Context(), chartFilter(f, start, end)); err != nil {
+			return chartData{}, err
+		}
 	}
-	// The titles of the signatures: every dump of a signature has its
-	// title, so the groups without a filter (a row each in the index)
-	// have them all.
+	// The titles of the signatures drawn in their own colours: every
+	// dump of a signature has its title, so the group of each without
+	// a filter (a row in the index) has it.
 	titles := map[string]string{}
-	gs, _, err := s.Q.Groups(r.Context(), catalog.Filter{}, catalog.Page{})
-	if err != nil {
-		return chartData{}, err
-	}
-	for _, g := range gs {
-		titles[g.Signature] = g.Title
+	_, _, colored := ranked(buckets, start, hours)
+	for _, sig := range colored {
+		if sig == "" {
+			continue
+		}
+		gs, _, err := s.Q.Groups(r.Context(), catalog.Filter{Signature: sig}, catalog.Page{Limit: 1})
+		if err != nil {
+			return chartData{}, err
+		}
+		if len(gs) > 0 {
+			titles[sig] = gs[0].Title
+		}
 	}
 	svg, legend, total := drawHours(buckets, start, hours, titles)
 	return chartData{SVG: svg, Legend: legend, Start: start, End: end, Hours: hours, Total: total}, nil
@@ -153,7 +178,7 @@ func (s *Server) chart(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, badRequest(err))
 		return
 	}
-	c, err := s.hourChart(r, p.Filter, p.Hours, time.Time{})
+	c, err := s.hourChart(r, p.Filter, p.Hours, time.Time{}, nil)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -192,7 +217,7 @@ func (s *Server) group(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	chart, err := s.hourChart(r, f, p.Hours, gs[0].Last)
+	chart, err := s.hourChart(r, f, p.Hours, gs[0].Last, nil)
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/netoops/netoops/internal/catcher/catalog"
+	"github.com/netoops/netoops/internal/catcher/index"
+	"github.com/netoops/netoops/internal/catcher/index/synthetic"
 	"github.com/netoops/netoops/internal/catcher/ranges"
 	"github.com/netoops/netoops/internal/catcher/store"
 	"github.com/netoops/netoops/internal/catcher/triage"
@@ -205,6 +207,47 @@ func TestBadRequests(t *testing.T) {
 		}
 		if resp.Header.Get("Content-Security-Policy") == "" {
 			t.Errorf("%s: no CSP", p)
+		}
+	}
+}
+
+// TestGroupsChartIsTheChart: the groups page draws its chart from the
+// buckets of its groups' timelines when the chart's window is inside
+// theirs; it is the chart /chart draws for the same filter and hours,
+// legend and titles included, over an index of synthetic dumps.
+func TestGroupsChartIsTheChart(t *testing.T) {
+	dir := t.TempDir()
+	if err := synthetic.Write(dir, 3000, 5); err != nil {
+		t.Fatal(err)
+	}
+	x, err := index.Open(index.DefaultPath(dir), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	if _, err := x.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	now := synthetic.Epoch.Add(7*24*time.Hour + 17*time.Minute)
+	h := (&Server{Dir: dir, Q: x, Now: func() time.Time { return now }}).Handler()
+	figure := func(path string) string {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		body := rec.Body.String()
+		i, j := strings.Index(body, `<figure class="hours">`), strings.Index(body, `</figure>`)
+		if rec.Code != 200 || i < 0 || j < i {
+			t.Fatalf("%s: %d, no chart", path, rec.Code)
+		}
+		return body[i:j]
+	}
+	for _, q := range []string{"", "?hours=24", "?hours=336", "?hours=400", "?since=24h", "?since=3d&hours=12",
+		"?release=7.2.1-amd64&since=1h", "?host=web-00001.example.net"} {
+		g, c := figure("/"+q), figure("/chart"+q)
+		if g != c {
+			t.Errorf("%s: the groups page's chart differs from /chart's", q)
+		}
+		if !strings.Contains(g, "<rect") {
+			t.Errorf("%s: an empty chart", q)
 		}
 	}
 }

@@ -26,7 +26,8 @@ type Kernel struct {
 	Devices map[string]bool
 	// Unprivileged makes every write fail with EPERM.
 	Unprivileged bool
-	// DeadTargets makes test dumps count a dump but send no packet.
+	// DeadTargets makes test dumps send no packet: -EIO, as the kernel
+	// answers then, with tx_errors counting what was not sent.
 	DeadTargets bool
 	// FailWrite, if set, is called before each write; a non-nil error is
 	// returned as the kernel's answer.
@@ -42,6 +43,7 @@ func New() *Kernel {
 		kconfig.FileReasons:     "oops panic\n",
 		kconfig.FileCopies:      "3\n",
 		kconfig.FileLabel:       "\n",
+		kconfig.FileLogBufLen:   "262144\n",
 		kconfig.FileState:       "",
 		kconfig.FileBootID:      "0123456789abcdef0123456789abcdef\n",
 		kconfig.FileDumpsSent:   "0\n",
@@ -53,6 +55,13 @@ func New() *Kernel {
 		k.files[kconfig.TargetFile(i)] = ""
 	}
 	return k
+}
+
+// Delete removes a file, as on a kernel that does not have it.
+func (k *Kernel) Delete(name string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.files, name)
 }
 
 // Get returns a file's content.
@@ -154,6 +163,12 @@ func (k *Kernel) validate(name, value string) (string, syscall.Errno) {
 			return "", syscall.EINVAL
 		}
 		return strconv.Itoa(n) + "\n", 0
+	case kconfig.FileLogBufLen:
+		n, err := strconv.Atoi(v)
+		if err != nil || strings.TrimLeft(v, "0123456789") != "" || kconfig.ValidateLogBufLen(n) != nil || n == 0 {
+			return "", syscall.EINVAL
+		}
+		return v + "\n", 0
 	case kconfig.FileLabel:
 		if kconfig.ValidateLabel(v) != nil {
 			return "", syscall.EINVAL
@@ -203,11 +218,12 @@ func (k *Kernel) testDump() error {
 		v, _ := strconv.ParseUint(strings.TrimSpace(k.files[f]), 10, 64)
 		k.files[f] = strconv.FormatUint(v+n, 10) + "\n"
 	}
-	bump(kconfig.FileDumpsSent, 1)
 	if k.DeadTargets {
+		// As the kernel: nothing sent is -EIO, and not a dump sent.
 		bump(kconfig.FileTxErrors, uint64(active))
-		return nil
+		return &fs.PathError{Op: "write", Path: kconfig.FileTest, Err: syscall.EIO}
 	}
+	bump(kconfig.FileDumpsSent, 1)
 	copies, _ := strconv.Atoi(strings.TrimSpace(k.files[kconfig.FileCopies]))
 	bump(kconfig.FilePacketsSent, uint64(active*copies*4))
 	return nil

@@ -17,8 +17,10 @@ import (
 var Epoch = time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC)
 
 // meta returns the sidecar of synthetic dump i of n: n/10 hosts
-// (some with hostile names), 40 signatures with a skewed spread plus
-// dumps without a report, four releases, times over a week, one in ten
+// (some with hostile names), 36 common signatures with a skewed spread,
+// dumps without a report, and a long tail: one dump in 50 has one of
+// n/200 rare signatures (a few dumps each, so that a big store has
+// several pages of groups); four releases, times over a week, one in ten
 // partial.
 func meta(r *rand.Rand, i, n int) (hostDir string, m *store.Meta) {
 	hosts := max(n/10, 1)
@@ -43,7 +45,14 @@ func meta(r *rand.Rand, i, n int) (hostDir string, m *store.Meta) {
 		m.Complete, m.MissingBytes, m.ReceivedLen = false, 1349, 131072-1349
 		m.Missing = []ranges.Range{{Start: 0, End: 1349}}
 	}
-	if sig < 36 {
+	if rare := max(n/200, 1); r.IntN(50) == 0 {
+		sig = 40 + r.IntN(rare) // past the common draw (0-39)
+	}
+	if sig >= 40 {
+		m.Title = fmt.Sprintf("WARNING: CPU: 0 PID: 1 at rare_%d", sig-40)
+		m.Signature = fmt.Sprintf("%016x", uint64(sig)*0x9e3779b97f4a7c15)
+		m.Guilty = fmt.Sprintf("rare_%d", sig-40)
+	} else if sig < 36 {
 		m.Title = fmt.Sprintf("BUG: kernel NULL pointer dereference in foo_%02d", sig)
 		m.Signature = fmt.Sprintf("%016x", uint64(sig)*0x9e3779b97f4a7c15)
 		m.Guilty = fmt.Sprintf("foo_%02d", sig)
