@@ -57,7 +57,6 @@ type dump struct {
 	slot                       bool // holds one of its source address's --max-per-source slots
 	dirty                      bool // holds bytes not yet stored
 	stored                     bool // stored at least once (partial)
-	complete                   bool // stored complete: only absorbs late copies
 	storing                    bool // a store worker is writing it out
 	removed                    bool // forgotten while storing: free the region when done
 	retryAt                    time.Time
@@ -74,7 +73,8 @@ type shard struct {
 	mu     sync.Mutex
 	e      *Engine
 	table  dumpTable
-	lru    dump // sentinel: lru.next is the most recent
+	done   doneSet // keys of the dumps stored complete and forgotten
+	lru    dump    // sentinel: lru.next is the most recent
 	n, cap int
 	bufs   bufPool
 	mem    memPool
@@ -102,7 +102,7 @@ type shard struct {
 }
 
 func newShard(e *Engine, capacity, bufs, openFiles int, memBudget int64) *shard {
-	s := &shard{e: e, table: newDumpTable(), draining: make(map[dumpKey]*dump), cap: max(capacity, 1)}
+	s := &shard{e: e, table: newDumpTable(), done: newDoneSet(max(capacity, 1)), draining: make(map[dumpKey]*dump), cap: max(capacity, 1)}
 	s.lru.next, s.lru.prev = &s.lru, &s.lru
 	s.bufs.init(max(bufs, 2))
 	s.files.init(max(openFiles, 2))
@@ -158,6 +158,10 @@ func (s *shard) handle(p *wire.Packet, raw []byte, src netip.AddrPort, at, now t
 	d := s.table.get(k)
 	isNew := false
 	if d == nil {
+		if s.done.seen(k, now) { // a late copy of a dump stored complete
+			m.Duplicates.Inc()
+			return
+		}
 		if d = s.create(k, p, src, at, now); d == nil {
 			return
 		}
@@ -322,8 +326,12 @@ func (s *shard) evictOldest(now time.Time) bool {
 	return true
 }
 
-// remove forgets d and deletes its temporary file.
+// remove forgets d and deletes its temporary file. A dump already
+// forgotten (retired once stored complete) is left alone.
 func (s *shard) remove(d *dump) {
+	if d.next == nil {
+		return
+	}
 	if d.dirty {
 		d.dirty = false
 		s.inFlight--
@@ -692,20 +700,32 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 		}
 		s.releaseSlot(d)
 	}
+	if job.m.Complete {
+		s.retire(d, now)
+		return
+	}
 	if d.removed {
 		s.undrain(d)
 		s.freeRegion(d)
 		return
 	}
-	if job.m.Complete {
-		d.complete = true
-		s.freeRegion(d)
-		d.ranges.Fill(d.total)
-	} else if r.tmp != "" {
+	if r.tmp != "" {
 		s.adoptTemp(d, r.tmp, job.nExt, now)
 	}
 	// A dump completed while its partial copy was being stored is stored
 	// again by the next sweep (no recursion here: finalize applies results).
+}
+
+// retire forgets d, stored complete, keeping only its key in the done
+// set to absorb its late copies.
+func (s *shard) retire(d *dump, now time.Time) {
+	if d.removed {
+		s.undrain(d)
+		s.freeRegion(d)
+	} else {
+		s.remove(d)
+	}
+	s.done.add(d.key, now)
 }
 
 // unname gives up the name a failed store reserved to d, for good.
@@ -728,6 +748,7 @@ func (s *shard) undrain(d *dump) {
 func (s *shard) sweep(now time.Time) {
 	idle, retain := s.e.cfg.Idle, s.e.cfg.Retain
 	var bk int64
+	s.done.expire(now, retain)
 	for d := s.lru.prev; d != &s.lru; {
 		prev := d.prev
 		age := now.Sub(d.seen)
@@ -751,7 +772,7 @@ func (s *shard) sweep(now time.Time) {
 	}
 	s.pump(now)
 	s.flushSpool(now)
-	s.bookkeeping = bk + int64(s.bufs.memBytes()) + s.mem.used + s.ext.memBytes()
+	s.bookkeeping = bk + s.done.memBytes() + int64(s.bufs.memBytes()) + s.mem.used + s.ext.memBytes()
 	s.e.publish(s)
 }
 
@@ -761,10 +782,12 @@ func (s *shard) flushAll(now time.Time) {
 	// Let running stores finish first, so that bytes received since their
 	// snapshots are stored too.
 	s.wait(now)
-	for d := s.lru.prev; d != &s.lru; d = d.prev {
+	for d := s.lru.prev; d != &s.lru; {
+		prev := d.prev // finalize may retire d (inline)
 		if d.dirty {
 			s.finalize(d, now)
 		}
+		d = prev
 	}
 	s.wait(now)
 	for d := s.lru.prev; d != &s.lru; {
