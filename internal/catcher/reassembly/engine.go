@@ -144,6 +144,7 @@ type Engine struct {
 	wg      sync.WaitGroup
 	jobs    chan *storeJob
 	storeWG sync.WaitGroup
+	pumpWG  sync.WaitGroup
 	started bool
 
 	mu        sync.Mutex // guards the published shard gauges
@@ -356,6 +357,9 @@ func (e *Engine) Start() {
 	}
 	for _, s := range e.shards {
 		s.results = make(chan storeResult, 4096)
+		s.kick = make(chan struct{}, 1)
+		e.pumpWG.Add(1)
+		go e.pumper(s)
 		w := &worker{in: make(chan *batch, batchesShard), free: make(chan *batch, batchesShard), done: make(chan struct{})}
 		for i := 0; i < batchesShard; i++ {
 			w.free <- &batch{buf: make([]byte, 0, batchBytes), items: make([]item, 0, batchItems)}
@@ -408,7 +412,7 @@ func (e *Engine) run(s *shard, w *worker) {
 					s.handle(&p, pkt, it.src, at, now)
 				}
 			}
-			s.pump(now)
+			s.pumpSoon(now)
 			s.mu.Unlock()
 			b.buf, b.items = b.buf[:0], b.items[:0]
 			w.free <- b
@@ -416,13 +420,25 @@ func (e *Engine) run(s *shard, w *worker) {
 			s.mu.Lock()
 			now := e.cfg.Now()
 			s.applyResult(r, now)
-			s.pump(now)
+			s.pumpSoon(now)
 			s.mu.Unlock()
 		case <-t.C:
 			s.mu.Lock()
 			s.sweep(e.cfg.Now())
 			s.mu.Unlock()
 		}
+	}
+}
+
+// pumper starts s's queued stores when the receivers let it (see
+// shard.pumpSoon).
+func (e *Engine) pumper(s *shard) {
+	defer e.pumpWG.Done()
+	for range s.kick {
+		e.gate.Wait()
+		s.mu.Lock()
+		s.pump(e.cfg.Now())
+		s.mu.Unlock()
 	}
 }
 
@@ -441,6 +457,10 @@ func (e *Engine) Close() {
 		close(w.in)
 	}
 	e.wg.Wait()
+	for _, s := range e.shards {
+		close(s.kick)
+	}
+	e.pumpWG.Wait()
 	close(e.jobs)
 	e.storeWG.Wait()
 	for _, s := range e.shards {

@@ -59,7 +59,7 @@ func (r *Reader) Batch(pkts [][]byte, srcs []netip.AddrPort) {
 		}
 		s.handle(&r.p, b, srcs[i], now, now)
 	}
-	s.pump(now)
+	s.pumpSoon(now)
 	if len(pkts) < cap(pkts) {
 		s.flushSpool(now)
 	}

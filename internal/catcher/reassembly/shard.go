@@ -89,6 +89,7 @@ type shard struct {
 	copyBuf  []byte
 	lastLog  time.Time
 	results  chan storeResult // from store workers; nil when not started
+	kick     chan struct{}    // to the shard's pumper: dumps wait in queue (started engines)
 	pending  int              // stores queued or running, not yet applied
 	queue    []*dump          // dumps to store, from qhead on (pump)
 	qhead    int
@@ -527,6 +528,26 @@ func (s *shard) pump(now time.Time) {
 	} else if s.qhead > 4096 && s.qhead > len(s.queue)/2 {
 		s.queue = s.queue[:copy(s.queue, s.queue[s.qhead:])]
 		s.qhead = 0
+	}
+}
+
+// pumpSoon starts stores from the queue now if no receiver has a
+// backlog, else leaves it to the shard's pumper, which waits for the
+// receivers (priority.Gate) like the store workers do: taking a dump's
+// snapshot (its sidecar, its pieces, a write of the spool's buffer) is
+// the first step of storing it, and when a storm's dumps complete at once
+// that is thousands of them, which the receive goroutine must not do
+// while the socket buffer fills.
+func (s *shard) pumpSoon(now time.Time) {
+	if s.kick == nil || !s.e.gate.Busy() {
+		s.pump(now)
+		return
+	}
+	if s.qhead < len(s.queue) && s.running < s.maxRunning() {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
 	}
 }
 
