@@ -245,6 +245,7 @@ func (c *memPool) get(n uint32) []byte {
 		for c.used+size > c.budget && len(c.free[i]) > 0 {
 			l := len(c.free[i])
 			c.used -= int64(cap(c.free[i][l-1]))
+			freeMem(c.free[i][l-1])
 			c.free[i][l-1] = nil
 			c.free[i] = c.free[i][:l-1]
 		}
@@ -253,7 +254,18 @@ func (c *memPool) get(n uint32) []byte {
 		return nil
 	}
 	c.used += size
-	return make([]byte, n, size)
+	return allocMem(int(size))[:n]
+}
+
+// release frees the free buffers (at Close: none is in use then).
+func (c *memPool) release() {
+	for k := range c.free {
+		for _, b := range c.free[k] {
+			c.used -= int64(cap(b))
+			freeMem(b)
+		}
+		c.free[k] = nil
+	}
 }
 
 // put takes back a buffer from get.

@@ -851,6 +851,7 @@ func (s *shard) closeSpool(now time.Time) {
 	if err := s.spool.Close(); err != nil {
 		s.logErr(now, "cannot write the spool", "err", err)
 	}
+	s.mem.release()
 }
 
 func (d *dump) memBytes() int64 {
