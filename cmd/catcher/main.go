@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -90,6 +91,7 @@ func pipelineFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-per-source", Value: 64, Usage: "at most `N` dumps being received per source address"},
 		&cli.IntFlag{Name: "write-buffers", Value: 1024, Usage: "`N` 32 KiB write-coalescing buffers (over all workers)"},
 		&cli.IntFlag{Name: "open-files", DefaultText: "--max-dumps, at most the open-file limit less 256", Usage: "keep `N` temporary files of dumps in flight open (over all workers)"},
+		&cli.IntFlag{Name: "heap-limit", Value: 160 << 20, Usage: "soft limit of `BYTES` on the Go heap: the garbage collector runs more often near it rather than let the heap grow to twice what is live (--mem-buffers are outside it; 0: none, or GOMEMLIMIT's)"},
 		&cli.IntFlag{Name: "mem-buffers", Value: 64 << 20, Usage: "`BYTES` of memory for whole dumps up to 1 MiB, which then need no temporary file (over all workers; 0: none)"},
 		&cli.IntFlag{Name: "store-workers", Value: 16, Usage: "`N` goroutines writing finished dumps (parallel fsyncs share journal commits)"},
 		&cli.IntFlag{Name: "workers", DefaultText: "GOMAXPROCS, at most 16", Usage: "`N` reassembly goroutines"},
@@ -113,6 +115,7 @@ var intLimits = []struct {
 	{"write-buffers", 1, 1 << 20},
 	{"open-files", 1, 1 << 30},
 	{"mem-buffers", 0, 1 << 40},
+	{"heap-limit", 0, 1 << 40},
 	{"store-workers", 1, 1024},
 	{"workers", 1, 256},
 	{"sockets", 1, 256},
@@ -394,6 +397,12 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer, s
 		return usageError{fmt.Errorf("--log-level %q: debug, info, warn or error", cmd.String("log-level"))}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// A soft limit: a storm of 100,000 dumps in flight is some 110 MiB of
+	// state, which the collector's default (GOGC 100) lets grow to twice
+	// that before collecting. GOMEMLIMIT, if set, wins over the default.
+	if hl := cmd.Int("heap-limit"); hl > 0 && (cmd.IsSet("heap-limit") || os.Getenv("GOMEMLIMIT") == "") {
+		debug.SetMemoryLimit(int64(hl))
+	}
 	memBytes := int64(cmd.Int("mem-buffers"))
 	if memBytes == 0 {
 		memBytes = -1 // none (the engine's zero value is its default)
