@@ -13,6 +13,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -21,14 +22,17 @@ import (
 	"github.com/netoops/netoops/internal/catcher/hook"
 	"github.com/netoops/netoops/internal/catcher/index"
 	"github.com/netoops/netoops/internal/catcher/metrics"
+	"github.com/netoops/netoops/internal/catcher/priority"
 	"github.com/netoops/netoops/internal/catcher/reassembly"
 	"github.com/netoops/netoops/internal/catcher/source"
+	"github.com/netoops/netoops/internal/catcher/steer"
 	"github.com/netoops/netoops/internal/catcher/store"
 	"github.com/netoops/netoops/internal/catcher/triage"
 	"github.com/netoops/netoops/internal/catcher/web"
 	"github.com/netoops/netoops/pkg/wire"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/urfave/cli/v3"
+	"golang.org/x/net/bpf"
 )
 
 // Exit codes.
@@ -87,6 +91,7 @@ func pipelineFlags() []cli.Flag {
 		&cli.IntFlag{Name: "max-per-source", Value: 64, Usage: "at most `N` dumps being received per source address"},
 		&cli.IntFlag{Name: "write-buffers", Value: 1024, Usage: "`N` 32 KiB write-coalescing buffers (over all workers)"},
 		&cli.IntFlag{Name: "open-files", DefaultText: "--max-dumps, at most the open-file limit less 256", Usage: "keep `N` temporary files of dumps in flight open (over all workers)"},
+		&cli.IntFlag{Name: "heap-limit", Value: 160 << 20, Usage: "soft limit of `BYTES` on the Go heap: the garbage collector runs more often near it rather than let the heap grow to twice what is live (--mem-buffers are outside it; 0: none, or GOMEMLIMIT's)"},
 		&cli.IntFlag{Name: "mem-buffers", Value: 64 << 20, Usage: "`BYTES` of memory for whole dumps up to 1 MiB, which then need no temporary file (over all workers; 0: none)"},
 		&cli.IntFlag{Name: "store-workers", Value: 16, Usage: "`N` goroutines writing finished dumps (parallel fsyncs share journal commits)"},
 		&cli.IntFlag{Name: "workers", DefaultText: "GOMAXPROCS, at most 16", Usage: "`N` reassembly goroutines"},
@@ -110,8 +115,10 @@ var intLimits = []struct {
 	{"write-buffers", 1, 1 << 20},
 	{"open-files", 1, 1 << 30},
 	{"mem-buffers", 0, 1 << 40},
+	{"heap-limit", 0, 1 << 40},
 	{"store-workers", 1, 1024},
 	{"workers", 1, 256},
+	{"sockets", 1, 256},
 	{"rcvbuf", 4096, 1<<30 - 1}, // the kernel doubles it into an int
 	{"port", 1, 65535},
 }
@@ -119,7 +126,7 @@ var intLimits = []struct {
 // checkFlags refuses values out of their flags' ranges, naming the flag.
 func checkFlags(cmd *cli.Command) error {
 	for _, l := range intLimits {
-		if !hasFlag(cmd, l.name) || !cmd.IsSet(l.name) && (l.name == "open-files" || l.name == "workers") {
+		if !hasFlag(cmd, l.name) || !cmd.IsSet(l.name) && (l.name == "open-files" || l.name == "workers" || l.name == "sockets") {
 			continue
 		}
 		if v := cmd.Int(l.name); v < l.min || v > l.max {
@@ -174,7 +181,8 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 				Usage: "receive dumps on a UDP socket",
 				Flags: append(pipelineFlags(),
 					&cli.StringFlag{Name: "listen", Value: fmt.Sprintf(":%d", wire.DefaultPort), Usage: "UDP `ADDR:PORT` (\":6668\" is every IPv4 and IPv6 address)"},
-					&cli.IntFlag{Name: "rcvbuf", Value: 256 << 20, Usage: "socket receive buffer of `BYTES` (the kernel reports twice that)"},
+					&cli.IntFlag{Name: "rcvbuf", Value: 256 << 20, Usage: "socket receive buffer of `BYTES`, per socket (the kernel reports twice that)"},
+					&cli.IntFlag{Name: "sockets", DefaultText: "--workers", Usage: "`N` receive sockets (a SO_REUSEPORT group), each read by its own goroutine"},
 					httpFlag(),
 				),
 				OnUsageError: usageErr,
@@ -182,23 +190,8 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 					if err := checkFlags(cmd); err != nil {
 						return err
 					}
-					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *reassembly.Feeder, m *metrics.Metrics, log *slog.Logger) error {
-						c, err := source.ListenUDP(ctx, cmd.String("listen"), cmd.Int("rcvbuf"))
-						if err != nil {
-							return err
-						}
-						// The kernel reports twice the buffer granted (the
-						// rest is for its bookkeeping).
-						kernel := source.RecvBufSize(c)
-						log.Info("listening", "addr", c.LocalAddr().String(), "rcvbuf", kernel/2, "rcvbuf_kernel", kernel)
-						if want := cmd.Int("rcvbuf"); kernel != 0 && kernel/2 < want {
-							log.Warn("socket receive buffer smaller than --rcvbuf: raise net.core.rmem_max (see docs/catcher.md)", "want", want, "got", kernel/2)
-						}
-						if onListen != nil {
-							onListen(c.LocalAddr())
-						}
-						go func() { <-ctx.Done(); c.Close() }()
-						return source.ServeUDP(c, f)
+					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, p *pipe) error {
+						return listenUDP(ctx, cmd, p)
 					})
 				},
 			},
@@ -219,9 +212,9 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 					if err != nil {
 						return err
 					}
-					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *reassembly.Feeder, m *metrics.Metrics, log *slog.Logger) error {
-						return source.Capture(ctx, cmd.String("iface"), port, f, m.NotNetoops, func() {
-							log.Info("capturing", "iface", cmd.String("iface"), "port", port)
+					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, p *pipe) error {
+						return source.Capture(ctx, cmd.String("iface"), port, p.f, p.m.NotNetoops, func() {
+							p.log.Info("capturing", "iface", cmd.String("iface"), "port", port)
 						})
 					})
 				},
@@ -250,9 +243,9 @@ func newApp(stdout, stderr io.Writer) *cli.Command {
 						return err
 					}
 					defer file.Close()
-					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, f *reassembly.Feeder, m *metrics.Metrics, log *slog.Logger) error {
-						n, err := source.ReadPcap(ctx, file, port, f, m.NotNetoops)
-						log.Info("file read", "file", cmd.Args().First(), "frames", n)
+					return pipeline(ctx, cmd, stdout, stderr, func(ctx context.Context, p *pipe) error {
+						n, err := source.ReadPcap(ctx, file, port, p.f, p.m.NotNetoops)
+						p.log.Info("file read", "file", cmd.Args().First(), "frames", n)
 						if errors.Is(err, context.Canceled) {
 							return nil
 						}
@@ -323,16 +316,93 @@ func portArg(p int) (uint16, error) {
 	return uint16(p), nil
 }
 
+// pipe is what a source of the pipeline gets: the engine (started, the
+// previous run's spool recovered), a Feeder, the metrics, the log and the
+// priority gate its receivers report their backlogs to.
+type pipe struct {
+	e    *reassembly.Engine
+	f    *reassembly.Feeder
+	m    *metrics.Metrics
+	log  *slog.Logger
+	gate *priority.Gate
+}
+
+// listenUDP is the listen command's source: --sockets sockets in a
+// SO_REUSEPORT group steered by dump (package steer), each read by its
+// own goroutine into its own shard.
+func listenUDP(ctx context.Context, cmd *cli.Command, p *pipe) error {
+	n := p.e.Config().Shards
+	if cmd.IsSet("sockets") {
+		n = cmd.Int("sockets")
+	}
+	var prog []bpf.RawInstruction
+	if n > 1 {
+		var err error
+		if prog, err = steer.Program(n); err != nil {
+			return err
+		}
+	}
+	conns, progErr, err := source.ListenUDPGroup(ctx, cmd.String("listen"), cmd.Int("rcvbuf"), n, prog)
+	if err != nil {
+		return err
+	}
+	if progErr != nil {
+		p.log.Warn("cannot steer packets to sockets by dump; the kernel's hash by address is used and packets are passed between workers", "err", progErr)
+	}
+	// The kernel reports twice the buffer granted (the rest is for its
+	// bookkeeping).
+	kernel := source.RecvBufSize(conns[0])
+	p.log.Info("listening", "addr", conns[0].LocalAddr().String(), "sockets", len(conns), "rcvbuf", kernel/2, "rcvbuf_kernel", kernel)
+	if want := cmd.Int("rcvbuf"); kernel != 0 && kernel/2 < want {
+		p.log.Warn("socket receive buffer smaller than --rcvbuf: raise net.core.rmem_max (see docs/catcher.md)", "want", want, "got", kernel/2)
+	}
+	if onListen != nil {
+		onListen(conns[0].LocalAddr())
+	}
+	go func() {
+		<-ctx.Done()
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	errs := make(chan error, len(conns))
+	for i, c := range conns {
+		r := p.e.NewReader(i)
+		flag := p.gate.Receiver()
+		bl := &source.Backlog{High: source.BacklogHigh(c), Set: flag.Set}
+		go func() {
+			err := source.ReadBatches(c, r.Batch, bl)
+			flag.Set(false)
+			errs <- err
+		}()
+	}
+	var first error
+	for range conns {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+			for _, c := range conns { // one reader failed: stop the others
+				c.Close()
+			}
+		}
+	}
+	return first
+}
+
 // pipeline sets up the engine, events, exec and metrics from the shared
-// flags, runs src until it returns or SIGINT/SIGTERM, then stores every
-// in-flight dump as partial.
-func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
-	src func(context.Context, *reassembly.Feeder, *metrics.Metrics, *slog.Logger) error) error {
+// flags, replays the spool a killed run left, runs src until it returns or
+// SIGINT/SIGTERM, then stores every in-flight dump as partial.
+func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer, src func(context.Context, *pipe) error) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(cmd.String("log-level"))); err != nil {
 		return usageError{fmt.Errorf("--log-level %q: debug, info, warn or error", cmd.String("log-level"))}
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// A soft limit: a storm of 100,000 dumps in flight is some 110 MiB of
+	// state, which the collector's default (GOGC 100) lets grow to twice
+	// that before collecting. GOMEMLIMIT, if set, wins over the default.
+	if hl := cmd.Int("heap-limit"); hl > 0 && (cmd.IsSet("heap-limit") || os.Getenv("GOMEMLIMIT") == "") {
+		debug.SetMemoryLimit(int64(hl))
+	}
 	memBytes := int64(cmd.Int("mem-buffers"))
 	if memBytes == 0 {
 		memBytes = -1 // none (the engine's zero value is its default)
@@ -364,12 +434,13 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 	}
 	var execer *hook.Runner
 	var mt *metrics.Metrics
+	gate := &priority.Gate{}
 
 	cfg := reassembly.Config{
 		Dir: cmd.String("dir"), Idle: cmd.Duration("idle"), Retain: cmd.Duration("retain"),
 		MaxDumps: cmd.Int("max-dumps"), MaxDumpBytes: uint32(mdb), MaxPerSource: cmd.Int("max-per-source"),
 		WriteBuffers: cmd.Int("write-buffers"), OpenFiles: cmd.Int("open-files"), MemBytes: memBytes, StoreWorkers: cmd.Int("store-workers"), Shards: cmd.Int("workers"), Logger: log,
-		Analyze: triage.Annotate,
+		Analyze: triage.Annotate, Gate: gate,
 		OnStored: func(m *store.Meta, logPath, metaPath string) {
 			ev := event.New(m, logPath, metaPath)
 			log.Info("dump stored", "host", ev.Host, "boot_id", ev.BootID, "dump_seq", ev.DumpSeq,
@@ -401,7 +472,7 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 		log.Warn("--open-files lowered to the open-file limit less 256 (raise ulimit -n, or LimitNOFILE in systemd)", "want", want, "got", e.Config().OpenFiles)
 	}
 	if ix != nil {
-		ixu = &index.Updater{Index: ix, Log: log}
+		ixu = &index.Updater{Index: ix, Log: log, Wait: gate.Wait}
 		ixu.Start()
 		defer ixu.Close() // after the engine's Close (deferred calls run last first)
 	}
@@ -440,8 +511,12 @@ func pipeline(ctx context.Context, cmd *cli.Command, stdout, stderr io.Writer,
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	e.Start()
+	if _, err := e.Recover(); err != nil {
+		e.Close()
+		return err
+	}
 	f := e.NewFeeder()
-	srcErr := src(ctx, f, mt, log)
+	srcErr := src(ctx, &pipe{e: e, f: f, m: mt, log: log, gate: gate})
 	f.Flush()
 	log.Info("stopping: storing dumps in flight")
 	e.Close()

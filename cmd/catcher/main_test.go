@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -502,6 +503,7 @@ func TestBadFlagValues(t *testing.T) {
 		{"read", "--workers", "0"}, {"read", "--workers", "-2"}, {"read", "--store-workers", "0"},
 		{"read", "--write-buffers", "0"}, {"read", "--open-files", "0"}, {"read", "--open-files", "-1"},
 		{"read", "--exec-timeout", "0s"}, {"read", "--mem-buffers", "-1"}, {"read", "--port", "0"},
+		{"read", "--heap-limit", "-1"},
 		{"read", "--log-level", "loud"}, {"listen", "--rcvbuf", "-1"}, {"listen", "--rcvbuf", "0"},
 		{"listen", "--rcvbuf", "2147483647"}, {"capture", "--iface", "lo", "--port", "70000"},
 		{"show", "--color", "sometimes"},
@@ -690,5 +692,21 @@ func TestShowSelectsWhatLsListed(t *testing.T) {
 		if code == 0 || show.String() != "" || !strings.Contains(errb.String(), tc.hint) {
 			t.Errorf("show %q: exit %d, %q, stderr %q; want refused with %q", tc.arg, code, show.String(), errb.String(), tc.hint)
 		}
+	}
+}
+
+// TestHeapLimit: --heap-limit sets the Go heap's soft limit.
+func TestHeapLimit(t *testing.T) {
+	old := debug.SetMemoryLimit(-1)
+	defer debug.SetMemoryLimit(old)
+	var stdout, stderr bytes.Buffer
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.pcap")
+	writePcap(t, path, nil, time.Now())
+	if code := run(context.Background(), []string{"catcher", "read", "--dir", dir, "--events", filepath.Join(dir, "ev"), "--heap-limit", "123456789", path}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if got := debug.SetMemoryLimit(-1); got != 123456789 {
+		t.Fatalf("heap limit %d, want 123456789 (%s)", got, stderr.String())
 	}
 }

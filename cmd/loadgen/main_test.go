@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -88,5 +89,43 @@ func TestSinkStore(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatalf("stored %q, want %q", got, want)
+	}
+}
+
+// TestNetconsoleRecords: the records are extended netconsole records of
+// at most 1000 bytes, numbered from 0, whose unescaped texts are the log.
+func TestNetconsoleRecords(t *testing.T) {
+	log := logText(20000)
+	recs := netconsoleRecords(log, 4000)
+	var got []byte
+	for i, r := range recs {
+		if len(r) > maxNetconsolePacket || r[len(r)-1] != '\n' {
+			t.Fatalf("record %d: %d bytes, ends %q", i, len(r), r[len(r)-1])
+		}
+		h, text, ok := bytes.Cut(r[:len(r)-1], []byte(";"))
+		if want := fmt.Sprintf("6,%d,%d,-", i, i*1000); !ok || string(h) != want {
+			t.Fatalf("record %d header %q, want %q", i, h, want)
+		}
+		if bytes.IndexByte(text, '\n') >= 0 {
+			t.Fatalf("record %d: unescaped newline", i)
+		}
+		for len(text) > 0 {
+			if text[0] == '\\' {
+				var b byte
+				fmt.Sscanf(string(text[2:4]), "%02x", &b)
+				got, text = append(got, b), text[4:]
+				continue
+			}
+			got, text = append(got, text[0]), text[1:]
+		}
+	}
+	if !bytes.Equal(got, log) {
+		t.Fatal("records do not hold the log")
+	}
+	if r := renumber(recs[3], 12345); !bytes.HasPrefix(r, []byte("6,12345,3000,-;")) || !bytes.Equal(r[len("6,12345"):], recs[3][len("6,3"):]) {
+		t.Fatalf("renumbered %q", r[:20])
+	}
+	if a := netconsoleSource(70000); a.String() != "127.2.17.112" || !a.IsLoopback() {
+		t.Fatalf("source %v", a)
 	}
 }

@@ -29,6 +29,8 @@ type Metrics struct {
 	Registry *prometheus.Registry
 
 	Received    prometheus.Counter
+	Recovered   prometheus.Counter
+	Forwarded   prometheus.Counter
 	Decoded     prometheus.Counter
 	NotNetoops  prometheus.Counter
 	malformed   [256]prometheus.Counter
@@ -55,6 +57,8 @@ func New(inFlight, bookkeeping func() float64) *Metrics {
 		return x
 	}
 	m.Received = c("packets_received_total", "UDP payloads (or captured frames) handed to the decoder.")
+	m.Recovered = c("packets_recovered_total", "Packets replayed at start from the spool a previous run left (it was killed with dumps in flight).")
+	m.Forwarded = c("packets_forwarded_total", "Packets a receive socket's reader passed to another worker, their dump's (the kernel did not steer them by dump).")
 	m.Decoded = c("packets_decoded_total", "Packets that passed validation (docs/wire-format.md section 4).")
 	m.NotNetoops = c("frames_ignored_total", "Captured frames that were not UDP to the netoops port (capture/read only).")
 	mal := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "packets_malformed_total",
@@ -97,6 +101,16 @@ func New(inFlight, bookkeeping func() float64) *Metrics {
 	r.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "bookkeeping_bytes",
 		Help: "Approximate memory held for in-flight dumps: state, strings, range sets, write buffers (refreshed every sweep)."}, bookkeeping))
 	return m
+}
+
+// SetSpoolGauges registers the spool's gauges: segment files held and the
+// bytes in them.
+func (m *Metrics) SetSpoolGauges(segments, bytes func() float64) {
+	const ns = "netoops_catcher"
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "spool_segments",
+		Help: "Spool segment files held for dumps in flight (refreshed every sweep)."}, segments))
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Name: "spool_bytes",
+		Help: "Bytes in the spool segments held (refreshed every sweep)."}, bytes))
 }
 
 // RegisterRuntime adds the Go runtime (heap...) and process (RSS, fds)

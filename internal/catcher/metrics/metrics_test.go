@@ -31,6 +31,7 @@ func TestEveryMetricDocumented(t *testing.T) {
 		rows[name] = line
 	}
 	m := New(func() float64 { return 0 }, func() float64 { return 0 })
+	m.SetSpoolGauges(func() float64 { return 0 }, func() float64 { return 0 })
 	fams, err := m.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -22,22 +22,26 @@ func benchPackets(b *testing.B, n int) [][]byte {
 }
 
 // BenchmarkHandle measures the reassembly hot path per packet: decode,
-// table lookup, range bookkeeping, buffered pwrite into the temporary file, and,
-// amortised over the dump's packets, storing each dump when it completes
-// (inline here, no fsync: with 128 KiB dumps that is most of the cost;
-// with 16 MiB dumps the per-packet path dominates). Every len(pieces)
-// packets start a fresh dump. The 128 KiB dumps are held in a memory
-// buffer; "file" is the same without memory buffers, as beyond
-// Config.MemBytes.
+// table lookup, range bookkeeping, the copy into the dump's memory buffer
+// or spool (or buffered pwrite into its temporary file), and, amortised
+// over the dump's packets, storing each dump when it completes (inline
+// here, no fsync: with 128 KiB dumps that is most of the cost; with 16
+// MiB dumps the per-packet path dominates). Every len(pieces) packets
+// start a fresh dump. The 128 KiB dumps are held in a memory buffer;
+// "spool" is the same without memory buffers, as beyond Config.MemBytes;
+// "file" is without the spool (Config.NoSpool) either: a temporary file
+// per dump from its first piece.
 func BenchmarkHandle(b *testing.B) {
 	for _, bc := range []struct {
-		size int
-		mem  int64
-		name string
-	}{{128 << 10, 0, ""}, {128 << 10, -1, "-file"}, {16 << 20, 0, ""}} {
+		size    int
+		mem     int64
+		noSpool bool
+		name    string
+	}{{128 << 10, 0, false, ""}, {128 << 10, -1, false, "-spool"}, {128 << 10, -1, true, "-file"},
+		{16 << 20, 0, false, "-spool"}, {16 << 20, 0, true, "-file"}} {
 		size := bc.size
 		b.Run(fmt.Sprintf("%dKiB%s", size>>10, bc.name), func(b *testing.B) {
-			h := newHarness(&testing.T{}, Config{Dir: b.TempDir(), MemBytes: bc.mem})
+			h := newHarness(&testing.T{}, Config{Dir: b.TempDir(), MemBytes: bc.mem, NoSpool: bc.noSpool})
 			pk := benchPackets(b, size)
 			s := h.e.shards[0]
 			var p wire.Packet
@@ -50,7 +54,7 @@ func BenchmarkHandle(b *testing.B) {
 				if err := p.DecodeFromBytes(pkt); err != nil {
 					b.Fatal(err)
 				}
-				s.handle(&p, src1, h.now, h.now)
+				s.handle(&p, pkt, src1, h.now, h.now)
 			}
 			b.StopTimer()
 			if want := b.N / len(pk); len(h.Events()) != want {
@@ -69,13 +73,14 @@ func BenchmarkHandleDuplicate(b *testing.B) {
 	var p wire.Packet
 	for _, x := range pk[1:] {
 		p.DecodeFromBytes(x)
-		s.handle(&p, src1, h.now, h.now)
+		s.handle(&p, x, src1, h.now, h.now)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		p.DecodeFromBytes(pk[1+i%(len(pk)-1)])
-		s.handle(&p, src1, h.now, h.now)
+		x := pk[1+i%(len(pk)-1)]
+		p.DecodeFromBytes(x)
+		s.handle(&p, x, src1, h.now, h.now)
 	}
 }
 
@@ -123,11 +128,66 @@ func BenchmarkStoreComplete(b *testing.B) {
 			if j == len(pk)-1 {
 				b.StartTimer()
 			}
-			s.handle(&p, src1, h.now, h.now)
+			s.handle(&p, pkt, src1, h.now, h.now)
 			b.StopTimer()
 		}
 	}
 	if len(h.Events()) != b.N {
 		b.Fatalf("%d dumps stored, want %d", len(h.Events()), b.N)
+	}
+}
+
+// BenchmarkStorm measures the receive path per packet in a storm: hosts
+// dumps of size bytes in flight at once, interleaved packet by packet as
+// loadgen sends them (every host's last piece, then the piece before...),
+// through Reader.Batch in batches of 32: decode, lookup among all those
+// dumps (cold in the caches), ranges, the spool's append and writes
+// (TMPDIR, no fsync). Memory buffers are off (as for the dumps beyond
+// them) and piece 0 is never sent, so no dump completes and nothing is
+// stored: it is the receive path alone. After hosts*(pieces-1) packets
+// the next wave's dumps (dump seq + 1) start.
+func BenchmarkStorm(b *testing.B) {
+	for _, bc := range []struct{ hosts, size int }{{10000, 128 << 10}, {100000, 16 << 10}} {
+		b.Run(fmt.Sprintf("%dx%dKiB", bc.hosts, bc.size>>10), func(b *testing.B) {
+			e, _ := startedEngine(&testing.T{}, Config{Dir: b.TempDir(), MemBytes: -1, Shards: 1, MaxDumps: 4 * bc.hosts,
+				MaxPerSource: 1 << 30, Idle: time.Hour, Analyze: func(*store.Meta, []byte) {}}, storetest.NoSyncFS{})
+			r := e.NewReader(0)
+			names := make([][]byte, bc.hosts)
+			for h := range names {
+				names[h] = fmt.Appendf(nil, "%05d", h)
+			}
+			d := testDump("sim-00000.example.net", 1, 1, bc.size)
+			pk := packets(b, d, 1349)
+			pieces := len(pk) // tail first: pk[0] is the last piece, pk[len-1] piece 0
+			const batch = 32
+			bufs := make([][]byte, batch)
+			for i := range bufs {
+				bufs[i] = make([]byte, 0, 2048)
+			}
+			srcs := make([]netip.AddrPort, batch)
+			for i := range srcs {
+				srcs[i] = src1
+			}
+			perWave := bc.hosts * (pieces - 1)
+			b.SetBytes(1349)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for n := 0; n < b.N; n += batch {
+				k := min(batch, b.N-n)
+				for i := 0; i < k; i++ {
+					x := n + i
+					wave, y := x/perWave, x%perWave
+					j, h := y/bc.hosts, y%bc.hosts
+					p := append(bufs[i][:0], pk[j]...)
+					binary.BigEndian.PutUint32(p[12:], uint32(h)) // boot id
+					binary.BigEndian.PutUint32(p[28:], uint32(wave+1))
+					copy(p[wire.FixedHeaderLen+4:], names[h]) // sim-NNNNN
+					bufs[i] = p
+				}
+				r.Batch(bufs[:k], srcs[:k])
+			}
+			b.StopTimer()
+			e.Close() // stores every dump, partial: not measured
+		})
 	}
 }

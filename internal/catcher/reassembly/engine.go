@@ -13,14 +13,17 @@ package reassembly
 
 import (
 	"fmt"
-	"hash/maphash"
 	"log/slog"
 	"net/netip"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/netoops/netoops/internal/catcher/metrics"
+	"github.com/netoops/netoops/internal/catcher/priority"
+	"github.com/netoops/netoops/internal/catcher/spool"
+	"github.com/netoops/netoops/internal/catcher/steer"
 	"github.com/netoops/netoops/internal/catcher/store"
 	"github.com/netoops/netoops/pkg/wire"
 )
@@ -48,6 +51,17 @@ type Config struct {
 	// Analyze, if set, fills a dump's crash fields from its log before
 	// its sidecar is written (store.Store.Analyze).
 	Analyze func(m *store.Meta, log []byte)
+	// Gate, if set, holds the deferred work (store workers, crash
+	// extraction, deleting spool segments) back while a receiver has a
+	// backlog (package priority).
+	Gate *priority.Gate
+	// NoSpool gives a dump beyond the memory buffers a temporary file of
+	// its own at its first piece, instead of starting it in the shard's
+	// spool (package spool); the catcher before the spool did that.
+	NoSpool bool
+	// SpoolSegment is the size of a spool segment; default
+	// spool.DefaultSegmentSize.
+	SpoolSegment int64
 }
 
 // check refuses negative values: a caller asking for less than nothing
@@ -112,6 +126,9 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.SpoolSegment <= 0 {
+		c.SpoolSegment = spool.DefaultSegmentSize
+	}
 }
 
 // Engine reassembles and stores dumps.
@@ -120,18 +137,33 @@ type Engine struct {
 	store   *store.Store
 	log     *slog.Logger
 	metrics *metrics.Metrics
-	seed    maphash.Seed
+	gate    *priority.Gate
 	sources sourceLimit
 	shards  []*shard
 	workers []*worker
 	wg      sync.WaitGroup
 	jobs    chan *storeJob
 	storeWG sync.WaitGroup
+	pumpWG  sync.WaitGroup
 	started bool
 
 	mu        sync.Mutex // guards the published shard gauges
 	inFlight  []int64
 	bookBytes []int64
+	spoolSegs []int64
+	spoolB    []int64
+
+	oldSegs    []spool.Old      // segments a previous run left: Recover replays them
+	replaying  atomic.Bool      // Recover runs: no memory buffers, so that what is replayed stays in the spool
+	tmpSeq     atomic.Uint64    // names the temporary files store workers create (dumps moved out of the spool)
+	deletes    chan spoolDelete // segments to delete, as deferred work
+	deleteDone chan struct{}
+	logBufs    sync.Pool // *[]byte: dumps read back from the spool
+}
+
+type spoolDelete struct {
+	path string
+	f    store.File
 }
 
 // NewEngine prepares the store directory (emptying its in-flight area) and
@@ -141,21 +173,54 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	cfg.defaults()
-	e := &Engine{cfg: cfg, log: cfg.Logger, seed: maphash.MakeSeed()}
-	e.store = &store.Store{Dir: cfg.Dir, FS: cfg.FS, Analyze: cfg.Analyze}
+	e := &Engine{cfg: cfg, log: cfg.Logger, gate: cfg.Gate}
+	analyze := cfg.Analyze
+	if analyze != nil && cfg.Gate != nil {
+		// Naming a crash is the store's largest CPU cost: it waits for
+		// the receivers, like the rest of the deferred work.
+		analyze = func(m *store.Meta, log []byte) {
+			cfg.Gate.Wait()
+			cfg.Analyze(m, log)
+		}
+	}
+	e.store = &store.Store{Dir: cfg.Dir, FS: cfg.FS, Analyze: analyze}
 	if err := e.store.Init(); err != nil {
 		return nil, err
 	}
+	old, next, err := spool.List(cfg.FS, e.store.InflightDir())
+	if err != nil {
+		return nil, err
+	}
+	e.oldSegs = old
 	e.sources = sourceLimit{max: cfg.MaxPerSource, n: map[netip.Addr]int{}}
 	e.metrics = metrics.New(e.gaugeInFlight, e.gaugeBook)
+	e.metrics.SetSpoolGauges(func() float64 { return e.sumPublished(e.spoolSegs) }, func() float64 { return e.sumPublished(e.spoolB) })
 	n := cfg.Shards
 	e.inFlight, e.bookBytes = make([]int64, n), make([]int64, n)
+	e.spoolSegs, e.spoolB = make([]int64, n), make([]int64, n)
 	for i := 0; i < n; i++ {
 		s := newShard(e, (cfg.MaxDumps+n-1)/n, cfg.WriteBuffers/n, cfg.OpenFiles/n, cfg.MemBytes/int64(n))
 		s.idx = i
+		s.spool = spool.New(spool.Config{FS: cfg.FS, Dir: e.store.InflightDir(), Shard: i, FirstID: next,
+			SegmentSize: cfg.SpoolSegment, Free: e.deleteSegment})
 		e.shards = append(e.shards, s)
 	}
 	return e, nil
+}
+
+// deleteSegment closes and removes a spool segment nothing refers to any
+// more: on the deferred-work goroutine once started (removing a large
+// file takes milliseconds), else at once.
+func (e *Engine) deleteSegment(path string, f store.File) {
+	if e.deletes != nil {
+		select {
+		case e.deletes <- spoolDelete{path, f}:
+			return
+		default: // a backlog of deletions: do this one now
+		}
+	}
+	f.Close()
+	e.cfg.FS.Remove(path)
 }
 
 // Metrics returns the engine's metrics.
@@ -165,9 +230,11 @@ func (e *Engine) Metrics() *metrics.Metrics { return e.metrics }
 func (e *Engine) Config() Config { return e.cfg }
 
 func (e *Engine) publish(s *shard) {
+	segs, bytes := s.spool.Stats()
 	e.mu.Lock()
 	e.inFlight[s.idx] = s.inFlight
 	e.bookBytes[s.idx] = s.bookkeeping
+	e.spoolSegs[s.idx], e.spoolB[s.idx] = int64(segs), bytes
 	e.mu.Unlock()
 }
 
@@ -220,26 +287,23 @@ func (l *sourceLimit) release(a netip.Addr) {
 	l.mu.Unlock()
 }
 
-// shardOf returns the shard index of a decoded packet.
+// shardOf returns the shard index of a decoded packet: steer.Hash of its
+// boot id and seq, the function the kernel's reuseport program computes
+// to pick a socket (package steer), so that with as many sockets as
+// shards a reader gets only the packets of its own shard.
 func (e *Engine) shardOf(p *wire.Packet) int {
 	if len(e.shards) == 1 {
 		return 0
 	}
-	var h maphash.Hash
-	h.SetSeed(e.seed)
-	h.Write(p.BootID[:])
-	h.Write(p.Host)
-	h.WriteByte(byte(p.DumpSeq))
-	h.WriteByte(byte(p.DumpSeq >> 8))
-	h.WriteByte(byte(p.DumpSeq >> 16))
-	h.WriteByte(byte(p.DumpSeq >> 24))
-	return int(h.Sum64() % uint64(len(e.shards)))
+	return int(steer.Hash(p.BootID, p.DumpSeq) % uint32(len(e.shards)))
 }
 
-// batch is a slab of packets for one shard.
+// batch is a slab of packets for one shard; or, with sync set, a barrier:
+// the shard writes out its spool and closes sync.
 type batch struct {
 	buf   []byte
 	items []item
+	sync  chan struct{}
 }
 
 type item struct {
@@ -270,12 +334,22 @@ func (e *Engine) Start() {
 	// of dumps completing at once waits there, on disk in their temporary files, while
 	// the shards keep receiving; only beyond it does a shard wait.
 	e.jobs = make(chan *storeJob, max(e.cfg.MaxDumps, 1024))
+	e.deletes, e.deleteDone = make(chan spoolDelete, 4096), make(chan struct{})
+	go func() {
+		defer close(e.deleteDone)
+		for d := range e.deletes {
+			e.gate.Wait()
+			d.f.Close()
+			e.cfg.FS.Remove(d.path)
+		}
+	}()
 	for i := 0; i < e.cfg.StoreWorkers; i++ {
 		e.storeWG.Add(1)
 		go func() {
 			defer e.storeWG.Done()
 			buf := make([]byte, 64<<10)
 			for j := range e.jobs {
+				e.gate.Wait()
 				r := e.runJob(j, buf)
 				j.s.results <- r
 			}
@@ -283,6 +357,9 @@ func (e *Engine) Start() {
 	}
 	for _, s := range e.shards {
 		s.results = make(chan storeResult, 4096)
+		s.kick = make(chan struct{}, 1)
+		e.pumpWG.Add(1)
+		go e.pumper(s)
 		w := &worker{in: make(chan *batch, batchesShard), free: make(chan *batch, batchesShard), done: make(chan struct{})}
 		for i := 0; i < batchesShard; i++ {
 			w.free <- &batch{buf: make([]byte, 0, batchBytes), items: make([]item, 0, batchItems)}
@@ -305,10 +382,22 @@ func (e *Engine) run(s *shard, w *worker) {
 		select {
 		case b, ok := <-w.in:
 			if !ok {
+				s.mu.Lock()
 				s.flushAll(e.cfg.Now())
+				s.mu.Unlock()
 				return
 			}
+			s.mu.Lock()
 			now := e.cfg.Now()
+			if b.sync != nil {
+				if err := s.spool.Flush(); err != nil {
+					s.logErr(now, "cannot write the spool", "err", err)
+				}
+				s.pump(now)
+				s.mu.Unlock()
+				close(b.sync)
+				continue
+			}
 			for _, it := range b.items {
 				pkt := b.buf[it.off : it.off+it.n]
 				at := now
@@ -317,19 +406,39 @@ func (e *Engine) run(s *shard, w *worker) {
 				}
 				if single {
 					if e.validate(&p, pkt) {
-						s.handle(&p, it.src, at, now)
+						s.handle(&p, pkt, it.src, at, now)
 					}
 				} else if p.DecodeFromBytes(pkt) == nil {
-					s.handle(&p, it.src, at, now)
+					s.handle(&p, pkt, it.src, at, now)
 				}
 			}
+			s.pumpSoon(now)
+			s.mu.Unlock()
 			b.buf, b.items = b.buf[:0], b.items[:0]
 			w.free <- b
 		case r := <-s.results:
-			s.applyResult(r, e.cfg.Now())
+			s.mu.Lock()
+			now := e.cfg.Now()
+			s.applyResult(r, now)
+			s.pumpSoon(now)
+			s.mu.Unlock()
 		case <-t.C:
+			s.mu.Lock()
 			s.sweep(e.cfg.Now())
+			s.mu.Unlock()
 		}
+	}
+}
+
+// pumper starts s's queued stores when the receivers let it (see
+// shard.pumpSoon).
+func (e *Engine) pumper(s *shard) {
+	defer e.pumpWG.Done()
+	for range s.kick {
+		e.gate.Wait()
+		s.mu.Lock()
+		s.pump(e.cfg.Now())
+		s.mu.Unlock()
 	}
 }
 
@@ -340,6 +449,7 @@ func (e *Engine) Close() {
 		now := e.cfg.Now()
 		for _, s := range e.shards {
 			s.flushAll(now)
+			s.closeSpool(now)
 		}
 		return
 	}
@@ -347,8 +457,18 @@ func (e *Engine) Close() {
 		close(w.in)
 	}
 	e.wg.Wait()
+	for _, s := range e.shards {
+		close(s.kick)
+	}
+	e.pumpWG.Wait()
 	close(e.jobs)
 	e.storeWG.Wait()
+	for _, s := range e.shards {
+		s.closeSpool(e.cfg.Now())
+	}
+	close(e.deletes)
+	<-e.deleteDone
+	e.deletes = nil
 }
 
 // validate decodes b into p and counts it as decoded or malformed.
@@ -365,9 +485,10 @@ func (e *Engine) validate(p *wire.Packet, b []byte) bool {
 
 // Feeder hands packets to the shards. Each source goroutine has its own.
 type Feeder struct {
-	e   *Engine
-	cur []*batch
-	p   wire.Packet
+	e      *Engine
+	cur    []*batch
+	p      wire.Packet
+	replay bool // Recover's: counts packets as recovered, not received
 }
 
 // NewFeeder returns a feeder; the engine must be started.
@@ -394,7 +515,11 @@ func (f *Feeder) AddAt(b []byte, src netip.AddrPort, at time.Time) {
 
 func (f *Feeder) add(b []byte, src netip.AddrPort, at int64) {
 	m := f.e.metrics
-	m.Received.Inc()
+	if f.replay {
+		m.Recovered.Inc()
+	} else {
+		m.Received.Inc()
+	}
 	i := 0
 	if len(f.e.shards) > 1 {
 		if !f.e.validate(&f.p, b) {
@@ -402,6 +527,11 @@ func (f *Feeder) add(b []byte, src netip.AddrPort, at int64) {
 		}
 		i = f.e.shardOf(&f.p)
 	} // else the one shard validates: it decodes every packet anyway
+	f.put(i, b, src, at)
+}
+
+// put queues the packet b for shard i.
+func (f *Feeder) put(i int, b []byte, src netip.AddrPort, at int64) {
 	w := f.e.workers[i]
 	bt := f.cur[i]
 	if bt != nil && (len(bt.buf)+len(b) > cap(bt.buf) || len(bt.items) == cap(bt.items)) {

@@ -71,3 +71,25 @@ func TestLargeDumpHalfLostFirstRound(t *testing.T) {
 	}
 	checkComplete(t, h, d.Log, ev[0])
 }
+
+// TestPieceOverSeveralHoles: a piece covering two holes and the range held
+// between them writes both holes and no byte twice: the dump completes,
+// with as many bytes counted as it has. (Writing each hole used to add to
+// the range set while its gaps were being walked, which skipped an
+// interval: the held bytes after it were counted again, and the dump,
+// counting more bytes than its length, never completed.)
+func TestPieceOverSeveralHoles(t *testing.T) {
+	for _, mem := range []int64{0, -1} {
+		h := newHarness(t, Config{MemBytes: mem})
+		d := testDump("holes", 1, 1, 60)
+		for _, off := range []uint32{0, 20, 40} {
+			h.feed(piece(t, d, off, 10), src1)
+		}
+		h.feed(piece(t, d, 5, 55), src1)
+		ev := h.Events()
+		if len(ev) != 1 {
+			t.Fatalf("mem %d: %d events, want the dump stored complete", mem, len(ev))
+		}
+		checkComplete(t, h, d.Log, ev[0])
+	}
+}

@@ -54,10 +54,14 @@ func FuzzReceive(f *testing.F) {
 	add(pk[0], op[0], pk[1], op[1])
 
 	f.Fuzz(func(t *testing.T, in []byte) {
-		// Memory buffers, and temporary files with two write buffers and
-		// two open files (so that both are taken back and reused).
+		// Memory buffers; the spool, in segments of 2 KiB (so that they
+		// are rotated and freed) and its dumps moved into temporary files
+		// with two write buffers and two open files when stored partial;
+		// and, the spool off, temporary files from the first piece (so
+		// that write buffers and open files are taken back and reused).
 		fuzzReceive(t, in, Config{})
-		fuzzReceive(t, in, Config{MemBytes: -1, WriteBuffers: 2, OpenFiles: 2})
+		fuzzReceive(t, in, Config{MemBytes: -1, SpoolSegment: 2048, WriteBuffers: 2, OpenFiles: 2})
+		fuzzReceive(t, in, Config{MemBytes: -1, NoSpool: true, WriteBuffers: 2, OpenFiles: 2})
 	})
 }
 
@@ -79,7 +83,7 @@ func fuzzReceive(t *testing.T, in []byte, cfg Config) {
 		if p.DecodeFromBytes(pkt) != nil {
 			continue
 		}
-		h.e.shards[h.e.shardOf(&p)].handle(&p, src, h.now, h.now)
+		h.e.shards[h.e.shardOf(&p)].handle(&p, pkt, src, h.now, h.now)
 		h.now = h.now.Add(100 * time.Millisecond)
 		for _, s := range h.e.shards {
 			if s.n > s.cap {

@@ -53,6 +53,9 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	if cfg.MemBytes == 0 {
 		cfg.MemBytes = harnessMemBytes
 	}
+	if harnessNoSpool {
+		cfg.NoSpool = true
+	}
 	cfg.OnStored = onStored(&h.mu, &h.events)
 	e, err := NewEngine(cfg)
 	if err != nil {
@@ -65,8 +68,12 @@ func newHarness(t *testing.T, cfg Config) *harness {
 var src1 = netip.MustParseAddrPort("192.0.2.1:6667")
 
 // harnessMemBytes is the harnesses' default Config.MemBytes: 0 (the
-// engine's default, memory buffers) except in TestFilePath.
-var harnessMemBytes int64
+// engine's default, memory buffers) except in TestFilePath and
+// TestSpoolPath; harnessNoSpool sets Config.NoSpool (TestFilePath).
+var (
+	harnessMemBytes int64
+	harnessNoSpool  bool
+)
 
 // feed decodes and handles one packet synchronously.
 func (h *harness) feed(pkt []byte, src netip.AddrPort) {
@@ -75,7 +82,7 @@ func (h *harness) feed(pkt []byte, src netip.AddrPort) {
 		h.t.Fatalf("bad packet: %v", err)
 	}
 	s := h.e.shards[h.e.shardOf(&p)]
-	s.handle(&p, src, h.now, h.now)
+	s.handle(&p, pkt, src, h.now, h.now)
 }
 
 func (h *harness) sweep() {

@@ -1,11 +1,13 @@
 package reassembly
 
 import (
-	"github.com/netoops/netoops/internal/catcher/store"
 	"math/bits"
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
+
+	"github.com/netoops/netoops/internal/catcher/store"
 )
 
 // In-flight dumps are kept on disk, not in memory: a dump's bytes are
@@ -38,13 +40,19 @@ const (
 	memMinClass = 12
 )
 
-// region gives d its memory buffer, or else creates its temporary file,
-// if it has neither yet.
+// region gives d its memory buffer, or else starts it in the spool (or,
+// with Config.NoSpool, creates its temporary file), if it has none yet.
 func (s *shard) region(d *dump) error {
-	if d.tmp != "" || d.mem != nil {
+	if d.tmp != "" || d.mem != nil || d.spooled {
 		return nil
 	}
-	if d.mem = s.mem.get(d.total); d.mem != nil {
+	if !s.e.replaying.Load() {
+		if d.mem = s.mem.get(d.total); d.mem != nil {
+			return nil
+		}
+	}
+	if !s.e.cfg.NoSpool {
+		d.spooled = true
 		return nil
 	}
 	s.tmpSeq++
@@ -131,9 +139,10 @@ func (c *fileCache) close(d *dump) {
 	c.n--
 }
 
-// freeRegion releases d's memory buffer or deletes its temporary file
-// (and frees its write buffer, unflushed).
+// freeRegion releases d's memory buffer, its records in the spool, or
+// deletes its temporary file (and frees its write buffer, unflushed).
 func (s *shard) freeRegion(d *dump) {
+	s.releaseExtents(d)
 	if fe := d.fe; fe != nil {
 		fe.lo, fe.hi = 0, 0
 		s.bufs.release(d, s)
@@ -147,6 +156,68 @@ func (s *shard) freeRegion(d *dump) {
 		s.e.store.FS.Remove(d.tmp)
 		d.tmp = ""
 	}
+}
+
+// releaseExtents drops d's references to the spool: a segment no dump
+// refers to any more is deleted.
+func (s *shard) releaseExtents(d *dump) {
+	d.spooled = false
+	if d.ext.empty() {
+		return
+	}
+	var seg uint32
+	var n int64
+	s.ext.each(&d.ext, 0, func(x extent) {
+		if n > 0 && x.seg != seg {
+			s.spool.Release(seg, n)
+			n = 0
+		}
+		seg = x.seg
+		n++
+	})
+	s.spool.Release(seg, n)
+	s.ext.clear(&d.ext)
+}
+
+// adoptTemp makes the temporary file a store worker wrote d's bytes into
+// (at path, holding the first from of its extents) d's region instead of
+// the spool: the pieces that arrived since are copied over, and d's
+// records in the spool released. If that fails, d stays in the spool and
+// the file is removed.
+func (s *shard) adoptTemp(d *dump, path string, from int32, now time.Time) {
+	f, err := s.e.store.FS.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		s.logErr(now, "cannot open temporary file", "err", err)
+		s.e.store.FS.Remove(path)
+		return
+	}
+	if s.copyBuf == nil {
+		s.copyBuf = make([]byte, 64<<10)
+	}
+	s.ext.each(&d.ext, from, func(x extent) {
+		if err != nil {
+			return
+		}
+		if s.spool.Unflushed(x.seg, int64(x.off)+int64(x.n)) {
+			if err = s.spool.Flush(); err != nil {
+				return
+			}
+		}
+		b := s.copyBuf[:x.n]
+		if _, err = s.spool.File(x.seg).ReadAt(b, int64(x.off)); err == nil {
+			_, err = f.WriteAt(b, int64(x.log))
+		}
+	})
+	if err != nil {
+		s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
+		s.logErr(now, "cannot move a dump out of the spool; it stays there", "host", d.host, "err", err)
+		f.Close()
+		s.e.store.FS.Remove(path)
+		return
+	}
+	s.releaseExtents(d)
+	d.tmp = path
+	s.files.add(d, f, s)
 }
 
 // memPool hands out a shard's memory buffers, by power-of-two size class,
@@ -174,6 +245,7 @@ func (c *memPool) get(n uint32) []byte {
 		for c.used+size > c.budget && len(c.free[i]) > 0 {
 			l := len(c.free[i])
 			c.used -= int64(cap(c.free[i][l-1]))
+			freeMem(c.free[i][l-1])
 			c.free[i][l-1] = nil
 			c.free[i] = c.free[i][:l-1]
 		}
@@ -182,7 +254,18 @@ func (c *memPool) get(n uint32) []byte {
 		return nil
 	}
 	c.used += size
-	return make([]byte, n, size)
+	return allocMem(int(size))[:n]
+}
+
+// release frees the free buffers (at Close: none is in use then).
+func (c *memPool) release() {
+	for k := range c.free {
+		for _, b := range c.free[k] {
+			c.used -= int64(cap(b))
+			freeMem(b)
+		}
+		c.free[k] = nil
+	}
 }
 
 // put takes back a buffer from get.

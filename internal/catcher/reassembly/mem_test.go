@@ -8,10 +8,24 @@ import (
 )
 
 // TestFilePath reruns the reassembly and storage tests with the memory
-// buffers off, so that every dump goes through its temporary file.
+// buffers and the spool off, so that every dump goes through its
+// temporary file.
 func TestFilePath(t *testing.T) {
+	harnessMemBytes, harnessNoSpool = -1, true
+	defer func() { harnessMemBytes, harnessNoSpool = 0, false }()
+	rerun(t)
+}
+
+// TestSpoolPath reruns them with the memory buffers off, so that every
+// dump goes through the spool (and, stored partial, its own temporary
+// file after).
+func TestSpoolPath(t *testing.T) {
 	harnessMemBytes = -1
 	defer func() { harnessMemBytes = 0 }()
+	rerun(t)
+}
+
+func rerun(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		f    func(*testing.T)
@@ -47,14 +61,17 @@ func TestMemBuffers(t *testing.T) {
 		h.feed(pks[i][0], src1)
 	}
 	inMem := 0
-	for _, d := range s.table {
+	for d := range s.table.all() {
 		if d.mem != nil {
 			inMem++
 			if d.tmp != "" {
 				t.Fatal("dump has both a memory buffer and a temporary file")
 			}
-		} else if d.tmp == "" {
-			t.Fatal("dump has neither a memory buffer nor a temporary file")
+			if d.spooled {
+				t.Fatal("dump has both a memory buffer and spool records")
+			}
+		} else if !d.spooled || d.ext.empty() || d.tmp != "" {
+			t.Fatalf("dump beyond the budget: in the spool %v (%d extents), temporary file %q", d.spooled, d.ext.n, d.tmp)
 		}
 	}
 	if inMem != 3 || s.mem.used != 3*16<<10 {
@@ -99,8 +116,8 @@ func TestMemBuffers(t *testing.T) {
 			t.Fatalf("dump %d not stored complete", i)
 		}
 	}
-	for _, d := range s.table {
-		if d.mem != nil || d.tmp != "" {
+	for d := range s.table.all() {
+		if d.mem != nil || d.tmp != "" || d.spooled || !d.ext.empty() {
 			t.Fatal("stored dump still holds its buffer or region")
 		}
 	}

@@ -1,8 +1,7 @@
 package reassembly
 
 import (
-	"github.com/netoops/netoops/internal/catcher/ranges"
-	"github.com/netoops/netoops/internal/catcher/store/storetest"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -16,6 +15,9 @@ import (
 
 	"github.com/netoops/netoops/internal/catcher/event"
 	"github.com/netoops/netoops/internal/catcher/metrics"
+	"github.com/netoops/netoops/internal/catcher/ranges"
+	"github.com/netoops/netoops/internal/catcher/store"
+	"github.com/netoops/netoops/internal/catcher/store/storetest"
 	"github.com/netoops/netoops/pkg/wire"
 )
 
@@ -24,10 +26,14 @@ func checkComplete(t *testing.T, h *harness, d []byte, ev event.Event) {
 	if !ev.Complete || ev.MissingBytes != 0 {
 		t.Fatalf("event not complete: %+v", ev)
 	}
-	if got := readLog(t, ev.Log); got != string(d) {
-		t.Fatalf("log differs: got %d bytes, want %d", len(got), len(d))
+	got, err := h.e.cfg.FS.ReadFile(ev.Log)
+	if err != nil || string(got) != string(d) {
+		t.Fatalf("log differs: got %d bytes, want %d (%v)", len(got), len(d), err)
 	}
-	m := readMeta(t, ev.Meta)
+	var m store.Meta
+	if b, err := h.e.cfg.FS.ReadFile(ev.Meta); err != nil || json.Unmarshal(b, &m) != nil {
+		t.Fatalf("meta %s: %v", ev.Meta, err)
+	}
 	if !m.Complete || len(m.Missing) != 0 || m.TotalLen != uint32(len(d)) {
 		t.Fatalf("meta %+v", m)
 	}

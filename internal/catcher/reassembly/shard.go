@@ -3,12 +3,17 @@ package reassembly
 import (
 	"encoding/hex"
 	"errors"
-	"github.com/netoops/netoops/internal/catcher/ranges"
 	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
 	"time"
 	"unsafe"
 
 	"github.com/netoops/netoops/internal/catcher/metrics"
+	"github.com/netoops/netoops/internal/catcher/ranges"
+	"github.com/netoops/netoops/internal/catcher/spool"
 	"github.com/netoops/netoops/internal/catcher/store"
 	"github.com/netoops/netoops/pkg/wire"
 )
@@ -46,25 +51,30 @@ type dump struct {
 	f                          store.File // tmp, when open (in the shard's fileCache)
 	fprev, fnext               *dump      // fileCache LRU
 	mem                        []byte     // or the dump's bytes in memory (len total)
-	logMoved                   bool       // tmp was renamed into place as the complete log; the sidecar may still be due
-	slot                       bool       // holds one of its source address's --max-per-source slots
-	dirty                      bool       // holds bytes not yet stored
-	stored                     bool       // stored at least once (partial)
-	complete                   bool       // stored complete: only absorbs late copies
-	storing                    bool       // a store worker is writing it out
-	removed                    bool       // forgotten while storing: free the region when done
+	spooled                    bool       // or its pieces are in the shard's spool, at ext
+	ext                        extList
+	logMoved                   bool // tmp was renamed into place as the complete log; the sidecar may still be due
+	slot                       bool // holds one of its source address's --max-per-source slots
+	dirty                      bool // holds bytes not yet stored
+	stored                     bool // stored at least once (partial)
+	storing                    bool // a store worker is writing it out
+	removed                    bool // forgotten while storing: free the region when done
 	retryAt                    time.Time
 	logPath, metaPath          string
 	named                      bool  // its last store failed: logPath's name is reserved to it (store.Release)
 	prev, next                 *dump // LRU, most recent first
+	hnext                      *dump // next with the same key hash (dumpTable)
 }
 
 // shard owns a subset of the dumps (by key hash). Its methods are called
-// from one goroutine only.
+// with mu held: by the shard's goroutine (batches from Feeders, store
+// results, sweeps) and by the Reader of its socket.
 type shard struct {
+	mu     sync.Mutex
 	e      *Engine
-	table  map[dumpKey]*dump
-	lru    dump // sentinel: lru.next is the most recent
+	table  dumpTable
+	done   doneSet // keys of the dumps stored complete and forgotten
+	lru    dump    // sentinel: lru.next is the most recent
 	n, cap int
 	bufs   bufPool
 	mem    memPool
@@ -79,7 +89,13 @@ type shard struct {
 	copyBuf  []byte
 	lastLog  time.Time
 	results  chan storeResult // from store workers; nil when not started
-	pending  int              // stores started and not yet applied
+	kick     chan struct{}    // to the shard's pumper: dumps wait in queue (started engines)
+	pending  int              // stores queued or running, not yet applied
+	queue    []*dump          // dumps to store, from qhead on (pump)
+	qhead    int
+	running  int // stores with the store workers
+	spool    *spool.Spool
+	ext      extSlab
 
 	idx         int
 	inFlight    int64 // published to the engine in sweeps
@@ -87,7 +103,7 @@ type shard struct {
 }
 
 func newShard(e *Engine, capacity, bufs, openFiles int, memBudget int64) *shard {
-	s := &shard{e: e, table: make(map[dumpKey]*dump), draining: make(map[dumpKey]*dump), cap: max(capacity, 1)}
+	s := &shard{e: e, table: newDumpTable(), done: newDoneSet(max(capacity, 1)), draining: make(map[dumpKey]*dump), cap: max(capacity, 1)}
 	s.lru.next, s.lru.prev = &s.lru, &s.lru
 	s.bufs.init(max(bufs, 2))
 	s.files.init(max(openFiles, 2))
@@ -127,9 +143,9 @@ func (s *shard) logErr(now time.Time, msg string, args ...any) {
 	}
 }
 
-// handle processes one valid packet, received (or captured) at time at;
-// now is the engine's clock.
-func (s *shard) handle(p *wire.Packet, src netip.AddrPort, at, now time.Time) {
+// handle processes one valid packet p, decoded from raw, received (or
+// captured) at time at; now is the engine's clock.
+func (s *shard) handle(p *wire.Packet, raw []byte, src netip.AddrPort, at, now time.Time) {
 	m := s.e.metrics
 	if p.Flags&wire.FlagAuth != 0 {
 		m.Dropped(metrics.DropAuth).Inc()
@@ -140,9 +156,13 @@ func (s *shard) handle(p *wire.Packet, src netip.AddrPort, at, now time.Time) {
 		return
 	}
 	k := keyOf(p)
-	d := s.table[k]
+	d := s.table.get(k)
 	isNew := false
 	if d == nil {
+		if s.done.seen(k, now) { // a late copy of a dump stored complete
+			m.Duplicates.Inc()
+			return
+		}
 		if d = s.create(k, p, src, at, now); d == nil {
 			return
 		}
@@ -174,14 +194,36 @@ func (s *shard) handle(p *wire.Packet, src netip.AddrPort, at, now time.Time) {
 		d.dirty = true
 		s.inFlight++
 	}
-	var werr error
-	d.ranges.Gaps(off, end, func(a, b uint32) {
-		if werr == nil {
-			werr = s.write(d, a, p.Payload[a-off:b-off], now)
+	// The gaps first, then the writes: writing adds to the set Gaps
+	// walks.
+	var gb [4]ranges.Range
+	gaps := gb[:0]
+	d.ranges.Gaps(off, end, func(a, b uint32) { gaps = append(gaps, ranges.Range{Start: a, End: b}) })
+	if len(gaps) > 0 {
+		var werr error
+		if werr = s.region(d); werr != nil {
+			m.StoreErrors.WithLabelValues("open").Inc()
+			s.logErr(now, "cannot create temporary file", "err", werr)
+		} else {
+			switch {
+			case d.mem != nil:
+				for _, g := range gaps {
+					copy(d.mem[g.Start:], p.Payload[g.Start-off:g.End-off])
+					s.hold(d, g)
+				}
+			case d.spooled:
+				werr = s.spoolWrite(d, p, raw, src, at, gaps, now)
+			default:
+				for _, g := range gaps {
+					if werr = s.write(d, g.Start, p.Payload[g.Start-off:g.End-off], now); werr != nil {
+						break
+					}
+				}
+			}
 		}
-	})
-	if werr != nil {
-		m.Dropped(metrics.DropStoreError).Inc()
+		if werr != nil {
+			m.Dropped(metrics.DropStoreError).Inc()
+		}
 	}
 	if d.have == uint64(d.total) {
 		// Complete: what is left is the store's work, bounded by its
@@ -190,6 +232,30 @@ func (s *shard) handle(p *wire.Packet, src netip.AddrPort, at, now time.Time) {
 		s.releaseSlot(d)
 		s.finalize(d, now)
 	}
+}
+
+// hold records that d holds the bytes of g now.
+func (s *shard) hold(d *dump, g ranges.Range) {
+	d.ranges.Add(g.Start, g.End)
+	d.have += uint64(g.Len())
+}
+
+// spoolWrite appends the packet raw to the spool and records the gaps it
+// fills as d's extents.
+func (s *shard) spoolWrite(d *dump, p *wire.Packet, raw []byte, src netip.AddrPort, at time.Time, gaps []ranges.Range, now time.Time) error {
+	seg, poff, err := s.spool.Append(raw, src, at.UnixNano())
+	if err != nil {
+		s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
+		s.logErr(now, "cannot write the spool", "err", err)
+		return err
+	}
+	base := poff + int64(p.HeaderLen) - int64(p.Offset) // spool offset of log byte 0
+	for _, g := range gaps {
+		s.ext.add(&d.ext, extent{seg: seg, off: uint32(base + int64(g.Start)), log: g.Start, n: g.Len()})
+		s.hold(d, g)
+	}
+	s.spool.Ref(seg, int64(len(gaps)))
+	return nil
 }
 
 // releaseSlot gives back d's --max-per-source slot, if it holds one.
@@ -220,7 +286,7 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, at, now ti
 			d.dirty = true
 			s.inFlight++
 		}
-		s.table[k] = d
+		s.table.put(d)
 		s.pushFront(d)
 		s.n++
 		return d
@@ -235,7 +301,7 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, at, now ti
 		reason: p.Reason, flags: p.Flags, timeNS: p.TimeNS, count: p.Count, copies: p.Copies,
 		total: p.TotalLen, src: src, first: at, last: at, seen: now, ranges: ranges.NewSet(p.TotalLen),
 	}
-	s.table[k] = d
+	s.table.put(d)
 	s.pushFront(d)
 	s.n++
 	return d
@@ -261,44 +327,38 @@ func (s *shard) evictOldest(now time.Time) bool {
 	return true
 }
 
-// remove forgets d and deletes its temporary file.
+// remove forgets d and deletes its temporary file. A dump already
+// forgotten (retired once stored complete) is left alone.
 func (s *shard) remove(d *dump) {
+	if d.next == nil {
+		return
+	}
 	if d.dirty {
 		d.dirty = false
 		s.inFlight--
 	}
 	if d.storing {
-		// The store worker still reads the region: freed in applyResult.
+		// The store worker still reads the region (or is yet to: the
+		// dump may wait in the queue): freed in applyResult. Its buffered
+		// bytes are written out (the store to come reads them; a store
+		// running writes none of the gaps they fill), or dropped from its
+		// ranges if they cannot be.
 		d.removed = true
 		s.draining[d.key] = d
-		if fe := d.fe; fe != nil {
-			fe.lo, fe.hi = 0, 0
-			s.bufs.release(d, s)
-		}
+		s.bufs.release(d, s)
 	} else {
 		s.unname(d)
 		s.freeRegion(d)
 	}
 	s.unlink(d)
-	delete(s.table, d.key)
+	s.table.del(d)
 	s.n--
 	s.releaseSlot(d)
 }
 
 // write puts p at offset off of d's temporary file (through the write
-// buffer) and records the range.
+// buffer) and records the range. d has its file (region).
 func (s *shard) write(d *dump, off uint32, p []byte, now time.Time) error {
-	if err := s.region(d); err != nil {
-		s.e.metrics.StoreErrors.WithLabelValues("open").Inc()
-		s.logErr(now, "cannot create temporary file", "err", err)
-		return err
-	}
-	if d.mem != nil {
-		copy(d.mem[off:], p)
-		d.ranges.Add(off, off+uint32(len(p)))
-		d.have += uint64(len(p))
-		return nil
-	}
 	fe := s.bufs.get(d, s)
 	if err := s.openTemp(d); err != nil {
 		s.e.metrics.StoreErrors.WithLabelValues("open").Inc()
@@ -350,6 +410,11 @@ type storeJob struct {
 	src               store.LogSource
 	have              uint64
 	logPath, metaPath string
+	named             bool // logPath's name is reserved to the dump (its last store failed)
+	// A dump in the spool: its pieces, read back by the store worker
+	// (runJob); nExt is how many of its extents they are.
+	pieces []store.Piece
+	nExt   int32
 }
 
 type storeResult struct {
@@ -357,21 +422,62 @@ type storeResult struct {
 	logPath, metaPath string
 	moved             bool // the temporary file is now the log
 	named             bool // the store failed and logPath's name stays reserved to the dump
+	tmp               string
 	err               error
 }
 
 // finalize starts storing d as it is (complete or partial): inline when
-// the engine is not started (tests), else on a store worker. It returns
-// false if that cannot start (the write buffer cannot be flushed).
+// the engine is not started (tests); else d joins the shard's store queue,
+// which pump hands to the store workers a few at a time, taking each
+// dump's snapshot then. So a storm of dumps finishing at once waits as
+// dumps (whose bytes are in the spool), not as snapshots, and each is
+// stored with what it holds when its turn comes. Inline, it returns false
+// if the store cannot start (its bytes cannot be written out).
 func (s *shard) finalize(d *dump, now time.Time) bool {
 	if d.storing {
 		return true // applyResult looks again when that store ends
 	}
+	if s.results == nil {
+		job, ok := s.snapshot(d, now)
+		if !ok {
+			return false
+		}
+		d.storing = true
+		s.pending++
+		s.running++
+		if s.copyBuf == nil {
+			s.copyBuf = make([]byte, 64<<10)
+		}
+		s.applyResult(s.e.runJob(job, s.copyBuf), now)
+		return true
+	}
+	d.storing = true
+	s.pending++
+	s.queue = append(s.queue, d)
+	return true
+}
+
+// snapshot builds d's store job: its sidecar as of now and where its
+// bytes are, written out first (its write buffer, and the spool's buffer
+// if it holds some of d's pieces). It returns false, with d to be retried
+// a second later, if they cannot be written.
+func (s *shard) snapshot(d *dump, now time.Time) (*storeJob, bool) {
 	if d.fe != nil {
 		if err := d.fe.flush(s); err != nil {
 			s.logErr(now, "cannot write temporary file; will retry", "host", d.host, "err", err)
 			d.retryAt = now.Add(time.Second)
-			return false
+			return nil, false
+		}
+	}
+	if d.spooled && !d.ext.empty() {
+		last := s.ext.last(&d.ext)
+		if s.spool.Unflushed(last.seg, int64(last.off)+int64(last.n)) {
+			if err := s.spool.Flush(); err != nil {
+				s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
+				s.logErr(now, "cannot write the spool; will retry", "host", d.host, "err", err)
+				d.retryAt = now.Add(time.Second)
+				return nil, false
+			}
 		}
 	}
 	src := store.LogSource{Tmp: d.tmp, Moved: d.logMoved}
@@ -380,37 +486,131 @@ func (s *shard) finalize(d *dump, now time.Time) bool {
 	}
 	m := s.meta(d, now)
 	job := &storeJob{s: s, d: d, m: m, dumpTime: d.first, src: src, have: d.have,
-		logPath: d.logPath, metaPath: d.metaPath}
+		logPath: d.logPath, metaPath: d.metaPath, named: d.named}
 	if m.DumpTime != nil {
 		job.dumpTime = *m.DumpTime
 	}
-	d.storing = true
-	s.pending++
-	if s.results == nil {
-		if s.copyBuf == nil {
-			s.copyBuf = make([]byte, 64<<10)
-		}
-		s.applyResult(s.e.runJob(job, s.copyBuf), now)
-	} else {
-		// Keep applying results while the queue is full: the store
-		// workers may be waiting to hand this shard its results.
-		for sent := false; !sent; {
-			select {
-			case s.e.jobs <- job:
-				sent = true
-			case r := <-s.results:
-				s.applyResult(r, now)
-			}
-		}
+	if d.spooled && !d.ext.empty() && !d.logMoved {
+		job.pieces = make([]store.Piece, 0, d.ext.n)
+		s.ext.each(&d.ext, 0, func(x extent) {
+			job.pieces = append(job.pieces, store.Piece{F: s.spool.File(x.seg), Off: int64(x.off), Log: x.log, N: x.n})
+		})
+		job.nExt = d.ext.n
 	}
-	return true
+	return job, true
 }
 
-// runJob writes a dump's files; it runs on a store worker.
+// maxRunning is how many stores a shard has with the store workers at
+// once (the rest wait in its queue).
+func (s *shard) maxRunning() int {
+	return max(4, 2*s.e.cfg.StoreWorkers/len(s.e.shards))
+}
+
+// pump hands queued dumps to the store workers while fewer than
+// maxRunning of the shard's are there. A dump whose snapshot cannot be
+// taken (a full disk) leaves the queue, to be retried by the sweeps.
+func (s *shard) pump(now time.Time) {
+	for s.running < s.maxRunning() && s.qhead < len(s.queue) {
+		d := s.queue[s.qhead]
+		s.queue[s.qhead] = nil
+		s.qhead++
+		job, ok := s.snapshot(d, now)
+		if !ok {
+			d.storing = false
+			s.pending--
+			continue
+		}
+		s.running++
+		s.submit(job, now)
+	}
+	if s.qhead == len(s.queue) {
+		s.queue, s.qhead = s.queue[:0], 0
+	} else if s.qhead > 4096 && s.qhead > len(s.queue)/2 {
+		s.queue = s.queue[:copy(s.queue, s.queue[s.qhead:])]
+		s.qhead = 0
+	}
+}
+
+// pumpSoon starts stores from the queue now if no receiver has a
+// backlog, else leaves it to the shard's pumper, which waits for the
+// receivers (priority.Gate) like the store workers do: taking a dump's
+// snapshot (its sidecar, its pieces, a write of the spool's buffer) is
+// the first step of storing it, and when a storm's dumps complete at once
+// that is thousands of them, which the receive goroutine must not do
+// while the socket buffer fills.
+func (s *shard) pumpSoon(now time.Time) {
+	if s.kick == nil || !s.e.gate.Busy() {
+		s.pump(now)
+		return
+	}
+	if s.qhead < len(s.queue) && s.running < s.maxRunning() {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// submit hands job to the store workers. It keeps applying results while
+// the channel is full: the store workers may be waiting to hand this
+// shard its results.
+func (s *shard) submit(job *storeJob, now time.Time) {
+	for {
+		select {
+		case s.e.jobs <- job:
+			return
+		case r := <-s.results:
+			s.applyResult(r, now)
+		}
+	}
+}
+
+// wait stores the queued dumps and applies results until no store of the
+// shard is running or queued.
+func (s *shard) wait(now time.Time) {
+	for {
+		s.pump(now)
+		if s.running == 0 {
+			return
+		}
+		s.applyResult(<-s.results, now)
+	}
+}
+
+// runJob writes a dump's files; it runs on a store worker. A dump in the
+// spool is read back first: a complete one of at most maxPooledLog bytes
+// into memory, to be stored (and its crash named) from there; any other
+// into a new temporary file of its own, written at the pieces' log
+// offsets (copy_file_range from the spool), which the store then treats
+// like the temporary file of a dump received into one: renamed into
+// place when complete, kept for the pieces to come when partial (so that
+// the spool's segments can be deleted). So what a store holds in memory is
+// bounded by maxPooledLog, or by what was received (the crash extraction
+// reads the stored log), as before the spool.
 func (e *Engine) runJob(job *storeJob, buf []byte) storeResult {
 	m := job.m
 	mt := e.metrics
+	var tmp string
+	if job.pieces != nil {
+		var err error
+		if m.Complete && m.TotalLen <= maxPooledLog {
+			log := e.getLogBuf(m.TotalLen)
+			defer e.logBufs.Put(log)
+			if err = store.Assemble(*log, job.pieces, buf); err == nil {
+				job.src.Mem = *log
+			}
+		} else if tmp, err = e.spoolToFile(job, buf); err == nil {
+			job.src.Tmp = tmp
+		}
+		job.pieces = nil
+		if err != nil {
+			mt.StoreErrors.WithLabelValues("store").Inc()
+			e.log.Error("cannot read a dump back from the spool; will retry", "host", m.Host, "err", err)
+			return storeResult{job: job, logPath: job.logPath, metaPath: job.metaPath, named: job.named, err: err}
+		}
+	}
 	logPath, metaPath, n, moved, err := e.store.StoreDump(m, job.dumpTime, job.src, buf, job.logPath, job.metaPath)
+	job.src.Mem = nil // the buffer is the pool's again
 	switch {
 	case errors.Is(err, store.ErrSkip):
 		mt.DumpsSkip.Inc()
@@ -427,7 +627,53 @@ func (e *Engine) runJob(job *storeJob, buf []byte) storeResult {
 		e.emit(m, logPath, metaPath)
 	}
 	named := err != nil && !errors.Is(err, store.ErrSkip) && logPath != ""
-	return storeResult{job: job, logPath: logPath, metaPath: metaPath, moved: moved, named: named, err: err}
+	r := storeResult{job: job, logPath: logPath, metaPath: metaPath, moved: moved, named: named, err: err}
+	if tmp != "" && !moved {
+		if !m.Complete && (err == nil || errors.Is(err, store.ErrSkip)) {
+			r.tmp = tmp // the dump's own file from now on
+		} else {
+			e.cfg.FS.Remove(tmp) // a retry reads the spool again
+		}
+	}
+	return r
+}
+
+// getLogBuf returns a buffer of n bytes for a dump read back from the
+// spool.
+func (e *Engine) getLogBuf(n uint32) *[]byte {
+	bp, _ := e.logBufs.Get().(*[]byte)
+	if bp == nil || uint32(cap(*bp)) < n {
+		b := make([]byte, n, max(n, 128<<10))
+		bp = &b
+	}
+	*bp = (*bp)[:n]
+	return bp
+}
+
+// maxPooledLog is the largest complete dump read back from the spool into
+// memory.
+const maxPooledLog = 2 << 20
+
+// spoolToFile writes the pieces of a dump in the spool into a new
+// temporary file in the in-flight directory, at their log offsets, and
+// returns its path.
+func (e *Engine) spoolToFile(job *storeJob, buf []byte) (string, error) {
+	path := filepath.Join(e.store.InflightDir(), "m"+strconv.FormatUint(e.tmpSeq.Add(1), 10)+".part")
+	f, err := e.cfg.FS.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		e.metrics.StoreErrors.WithLabelValues("open").Inc()
+		return "", err
+	}
+	err = store.WritePieces(f, job.pieces, buf)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		e.metrics.StoreErrors.WithLabelValues("write").Inc()
+		e.cfg.FS.Remove(path)
+		return "", err
+	}
+	return path, nil
 }
 
 // applyResult updates a dump's state after a store ended.
@@ -435,11 +681,16 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 	job, d := r.job, r.job.d
 	d.storing = false
 	s.pending--
+	s.running--
 	if r.moved { // the temporary file is the stored log now: keep it
 		s.files.close(d)
 		d.tmp, d.logMoved = "", true
 	}
 	d.named = r.named
+	if r.tmp != "" && (d.removed || job.m.Complete || r.err != nil && !errors.Is(r.err, store.ErrSkip)) {
+		s.e.store.FS.Remove(r.tmp) // moving out of the spool is moot
+		r.tmp = ""
+	}
 	if r.err != nil && !errors.Is(r.err, store.ErrSkip) {
 		d.logPath, d.metaPath = r.logPath, r.metaPath
 		s.logErr(now, "cannot store dump; will retry", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
@@ -470,18 +721,32 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 		}
 		s.releaseSlot(d)
 	}
+	if job.m.Complete {
+		s.retire(d, now)
+		return
+	}
 	if d.removed {
 		s.undrain(d)
 		s.freeRegion(d)
 		return
 	}
-	if job.m.Complete {
-		d.complete = true
-		s.freeRegion(d)
-		d.ranges.Fill(d.total)
+	if r.tmp != "" {
+		s.adoptTemp(d, r.tmp, job.nExt, now)
 	}
 	// A dump completed while its partial copy was being stored is stored
 	// again by the next sweep (no recursion here: finalize applies results).
+}
+
+// retire forgets d, stored complete, keeping only its key in the done
+// set to absorb its late copies.
+func (s *shard) retire(d *dump, now time.Time) {
+	if d.removed {
+		s.undrain(d)
+		s.freeRegion(d)
+	} else {
+		s.remove(d)
+	}
+	s.done.add(d.key, now)
 }
 
 // unname gives up the name a failed store reserved to d, for good.
@@ -504,6 +769,7 @@ func (s *shard) undrain(d *dump) {
 func (s *shard) sweep(now time.Time) {
 	idle, retain := s.e.cfg.Idle, s.e.cfg.Retain
 	var bk int64
+	s.done.expire(now, retain)
 	for d := s.lru.prev; d != &s.lru; {
 		prev := d.prev
 		age := now.Sub(d.seen)
@@ -525,7 +791,9 @@ func (s *shard) sweep(now time.Time) {
 		}
 		bk += d.memBytes()
 	}
-	s.bookkeeping = bk + int64(s.bufs.memBytes()) + s.mem.used
+	s.pump(now)
+	s.flushSpool(now)
+	s.bookkeeping = bk + s.done.memBytes() + int64(s.bufs.memBytes()) + s.mem.used + s.ext.memBytes()
 	s.e.publish(s)
 }
 
@@ -534,24 +802,20 @@ func (s *shard) sweep(now time.Time) {
 func (s *shard) flushAll(now time.Time) {
 	// Let running stores finish first, so that bytes received since their
 	// snapshots are stored too.
-	for s.pending > 0 {
-		s.applyResult(<-s.results, now)
-	}
-	for d := s.lru.prev; d != &s.lru; d = d.prev {
+	s.wait(now)
+	for d := s.lru.prev; d != &s.lru; {
+		prev := d.prev // finalize may retire d (inline)
 		if d.dirty {
 			s.finalize(d, now)
 		}
+		d = prev
 	}
-	for s.pending > 0 {
-		s.applyResult(<-s.results, now)
-	}
+	s.wait(now)
 	for d := s.lru.prev; d != &s.lru; {
 		prev := d.prev
 		if d.dirty && !d.storing { // a retry after a failed store
 			s.finalize(d, now)
-			for s.pending > 0 {
-				s.applyResult(<-s.results, now)
-			}
+			s.wait(now)
 		}
 		s.remove(d)
 		d = prev
@@ -561,9 +825,7 @@ func (s *shard) flushAll(now time.Time) {
 			s.finalize(d, now)
 		}
 	}
-	for s.pending > 0 {
-		s.applyResult(<-s.results, now)
-	}
+	s.wait(now)
 	for _, d := range s.draining {
 		s.e.log.Error("dump lost: evicted and not storable", "host", d.host, "dump_seq", d.key.seq, "log", d.logPath)
 		s.undrain(d)
@@ -571,6 +833,25 @@ func (s *shard) flushAll(now time.Time) {
 		s.freeRegion(d)
 	}
 	s.e.publish(s)
+}
+
+// flushSpool writes out the spool's buffer (each sweep, and when the
+// socket is read empty): what was received is in the page cache within a
+// second.
+func (s *shard) flushSpool(now time.Time) {
+	if err := s.spool.Flush(); err != nil {
+		s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
+		s.logErr(now, "cannot write the spool", "err", err)
+	}
+}
+
+// closeSpool writes out and deletes the spool once every dump is stored
+// (or given up): at exit nothing in it is needed any more.
+func (s *shard) closeSpool(now time.Time) {
+	if err := s.spool.Close(); err != nil {
+		s.logErr(now, "cannot write the spool", "err", err)
+	}
+	s.mem.release()
 }
 
 func (d *dump) memBytes() int64 {

@@ -162,7 +162,9 @@ func TestDiskFullIdleRetry(t *testing.T) {
 	}
 }
 
-// TestTemporaryFiles follows dumps beyond the memory buffers through their
+// TestTemporaryFiles follows dumps beyond the memory buffers (the spool
+// off: Config.NoSpool; a dump moved out of the spool takes the same path)
+// through their
 // temporary files: no more open at once than Config.OpenFiles (here fewer
 // than the dumps in flight, so files are closed and reopened, with their
 // write buffers written out first), a complete dump's file renamed into
@@ -170,7 +172,7 @@ func TestDiskFullIdleRetry(t *testing.T) {
 // nothing left in .inflight or open at the end.
 func TestTemporaryFiles(t *testing.T) {
 	mfs := storetest.NewMemFS()
-	h := newHarness(t, Config{Dir: "/store", FS: mfs, MemBytes: -1, WriteBuffers: 16, OpenFiles: 8})
+	h := newHarness(t, Config{Dir: "/store", FS: mfs, MemBytes: -1, NoSpool: true, WriteBuffers: 16, OpenFiles: 8})
 	inflight := h.e.store.InflightDir()
 	var dumps []*wire.Dump
 	var pks [][][]byte
@@ -239,7 +241,8 @@ func TestTemporaryFiles(t *testing.T) {
 	}
 }
 
-// TestStoreFailures: a complete dump stored from its temporary file when
+// TestStoreFailures: a complete dump stored from its temporary file (the
+// spool off) when
 // the sidecar cannot be written keeps the file for the retry and changes
 // nothing stored; when the directory fsync fails after both renames, the
 // retry writes only the sidecar again (the log is in place). Either way
@@ -254,7 +257,7 @@ func TestStoreFailures(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mfs := storetest.NewMemFS()
-			h := newHarness(t, Config{Dir: "/store", FS: mfs, MemBytes: -1})
+			h := newHarness(t, Config{Dir: "/store", FS: mfs, MemBytes: -1, NoSpool: true})
 			d := testDump("side", 1, 1, 5000)
 			tc.fail(mfs).Store(true)
 			for _, p := range packets(t, d, 500) {
@@ -263,7 +266,7 @@ func TestStoreFailures(t *testing.T) {
 			if len(h.Events()) != 0 {
 				t.Fatal("stored despite the failure")
 			}
-			sd := h.e.shards[0].table[keyOf(mustDecode(t, packets(t, d, 500)[0]))]
+			sd := h.e.shards[0].table.get(keyOf(mustDecode(t, packets(t, d, 500)[0])))
 			if tc.name == "sidecar" && (sd.tmp == "" || sd.logMoved) {
 				t.Fatalf("temporary file %q, moved %v after a failed sidecar", sd.tmp, sd.logMoved)
 			}
@@ -307,26 +310,30 @@ func mustDecode(t *testing.T, b []byte) *wire.Packet {
 
 // TestStoresUnderEviction runs the started engine (store workers
 // concurrent with the shards) with a table so small that dumps are evicted
-// while their stores run and their next packets take them back, with and
-// without memory buffers, with and without write failures coming and
-// going (off before Close, which retries). No write may go into a
+// while their stores run or wait in the queue and their next packets take
+// them back, with and without memory buffers, through the spool or (off)
+// temporary files, with and without write failures coming and going (off
+// before Close, which retries). No write may go into a
 // temporary file after its rename, nothing may be left open or in
 // .inflight, and every sidecar must describe its log exactly.
 func TestStoresUnderEviction(t *testing.T) {
 	for seed := uint64(0); seed < 6; seed++ {
 		for _, mem := range []int64{-1, 40 << 10} {
-			for _, faults := range []bool{false, true} {
-				storesUnderEviction(t, seed, mem, faults)
+			for _, noSpool := range []bool{false, true} {
+				for _, faults := range []bool{false, true} {
+					storesUnderEviction(t, seed, mem, noSpool, faults)
+				}
 			}
 		}
 	}
 }
 
-func storesUnderEviction(t *testing.T, seed uint64, mem int64, faults bool) {
+func storesUnderEviction(t *testing.T, seed uint64, mem int64, noSpool, faults bool) {
 	mfs := storetest.NewMemFS()
 	e, err := NewEngine(Config{Dir: "/s", FS: mfs, Idle: 3 * time.Millisecond, Retain: 5 * time.Millisecond,
 		MaxDumps: 6, MaxPerSource: 1 << 20, Shards: 2, StoreWorkers: 4, WriteBuffers: 4, OpenFiles: 4,
-		MemBytes: mem, MaxDumpBytes: 1 << 20, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		MemBytes: mem, NoSpool: noSpool, SpoolSegment: 16 << 10, MaxDumpBytes: 1 << 20,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +381,7 @@ func storesUnderEviction(t *testing.T, seed uint64, mem int64, faults bool) {
 	close(stop)
 	<-done
 	e.Close()
-	where := fmt.Sprintf("seed %d, mem %d, faults %v", seed, mem, faults)
+	where := fmt.Sprintf("seed %d, mem %d, no spool %v, faults %v", seed, mem, noSpool, faults)
 	if n := mfs.Stale.Load(); n != 0 {
 		t.Errorf("%s: %d writes into renamed or removed temporary files", where, n)
 	}
@@ -399,6 +406,12 @@ func storesUnderEviction(t *testing.T, seed uint64, mem int64, faults bool) {
 			continue
 		}
 		if want := expectLog(dumps[m.Host].Log, m.Missing); string(lg) != want {
+			for i := range min(len(lg), len(want)) {
+				if lg[i] != want[i] {
+					t.Logf("first difference at %d: %q vs %q", i, lg[max(i-20, 0):min(i+40, len(lg))], want[max(i-20, 0):min(i+40, len(want))])
+					break
+				}
+			}
 			t.Errorf("%s: %s: log of %d bytes does not match its sidecar (missing %v, want %d bytes)", where, n, len(lg), m.Missing, len(want))
 		}
 	}

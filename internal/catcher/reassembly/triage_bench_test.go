@@ -32,7 +32,7 @@ func BenchmarkStoreCompleteTriage(b *testing.B) {
 					if j == len(pk)-1 {
 						b.StartTimer()
 					}
-					s.handle(&p, src1, h.now, h.now)
+					s.handle(&p, pkt, src1, h.now, h.now)
 					b.StopTimer()
 				}
 			}

@@ -13,5 +13,5 @@ func ServeUDP(c *net.UDPConn, f Sink) error {
 			f.Add(p, srcs[i])
 		}
 		f.Flush()
-	})
+	}, nil)
 }

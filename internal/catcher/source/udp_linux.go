@@ -6,9 +6,11 @@ import (
 	"net"
 	"net/netip"
 	"runtime"
+	"strconv"
 	"syscall"
 	"unsafe"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -33,11 +35,18 @@ const maxDatagram = 65536
 // bytes (SO_RCVBUFFORCE when privileged, else SO_RCVBUF up to
 // net.core.rmem_max). ":6668" listens on every IPv4 and IPv6 address.
 func ListenUDP(ctx context.Context, addr string, rcvbuf int) (*net.UDPConn, error) {
+	return listenUDP(ctx, addr, rcvbuf, false)
+}
+
+func listenUDP(ctx context.Context, addr string, rcvbuf int, reuse bool) (*net.UDPConn, error) {
 	lc := net.ListenConfig{Control: func(network, address string, c syscall.RawConn) error {
 		var serr error
 		err := c.Control(func(fd uintptr) {
 			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf) != nil {
 				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, rcvbuf)
+			}
+			if reuse && serr == nil {
+				serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
 			}
 		})
 		if err != nil {
@@ -52,9 +61,94 @@ func ListenUDP(ctx context.Context, addr string, rcvbuf int) (*net.UDPConn, erro
 	return pc.(*net.UDPConn), nil
 }
 
+// ListenUDPGroup opens n sockets for addr (as ListenUDP), n > 1 of them in
+// one SO_REUSEPORT group, bound in order; with port 0 they all take the
+// first one's port. The kernel hands each datagram to one of them: by
+// prog, if given (a classic BPF program returning the socket's index, see
+// package steer), else by a hash of its addresses and ports, which keeps
+// a source on one socket. If prog cannot be attached (an old kernel), the
+// sockets are returned with that error in progErr, and the kernel's hash
+// is used.
+func ListenUDPGroup(ctx context.Context, addr string, rcvbuf, n int, prog []bpf.RawInstruction) (conns []*net.UDPConn, progErr, err error) {
+	if n <= 1 {
+		c, err := ListenUDP(ctx, addr, rcvbuf)
+		if err != nil {
+			return nil, nil, err
+		}
+		return []*net.UDPConn{c}, nil, nil
+	}
+	closeAll := func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	for i := 0; i < n; i++ {
+		a := addr
+		if i > 0 {
+			host, _, err := net.SplitHostPort(addr)
+			if err != nil {
+				closeAll()
+				return nil, nil, err
+			}
+			a = net.JoinHostPort(host, strconv.Itoa(conns[0].LocalAddr().(*net.UDPAddr).Port))
+		}
+		c, err := listenUDP(ctx, a, rcvbuf, true)
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		conns = append(conns, c)
+	}
+	if len(prog) > 0 {
+		rc, err := conns[0].SyscallConn()
+		if err != nil {
+			closeAll()
+			return nil, nil, err
+		}
+		cerr := rc.Control(func(fd uintptr) {
+			fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
+			progErr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_REUSEPORT_CBPF, &fprog)
+		})
+		if cerr != nil {
+			closeAll()
+			return nil, nil, cerr
+		}
+	}
+	return conns, progErr, nil
+}
+
+// Backlog reports to a receiver's priority flag (package priority)
+// whether its socket has a backlog: more than High bytes queued in the
+// kernel (SO_MEMINFO) after a full batch. It ends when the socket is
+// read empty or the queue falls under High/4.
+type Backlog struct {
+	High int
+	Set  func(busy bool)
+}
+
+// BacklogHigh is the backlog threshold for a socket: a sixteenth of its
+// receive buffer as the kernel counts it (RecvBufSize), at least 1 MiB.
+func BacklogHigh(c *net.UDPConn) int {
+	return max(RecvBufSize(c)/16, 1<<20)
+}
+
+// queued returns the bytes queued on the socket fd (SO_MEMINFO's
+// rmem_alloc), or -1.
+func queued(fd uintptr) int {
+	var mi [unix.SK_MEMINFO_VARS]uint32
+	l := uint32(unsafe.Sizeof(mi))
+	_, _, e := unix.RawSyscall6(unix.SYS_GETSOCKOPT, fd, unix.SOL_SOCKET, unix.SO_MEMINFO,
+		uintptr(unsafe.Pointer(&mi[0])), uintptr(unsafe.Pointer(&l)), 0)
+	if e != 0 {
+		return -1
+	}
+	return int(mi[unix.SK_MEMINFO_RMEM_ALLOC])
+}
+
 // ReadBatches calls fn with each batch of datagrams one recvmmsg call
 // returns, until c is closed. The slices are reused for the next batch.
-func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort)) error {
+// bl, if not nil, is told when the socket has a backlog and when not.
+func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort), bl *Backlog) error {
 	rc, err := c.SyscallConn()
 	if err != nil {
 		return err
@@ -75,6 +169,13 @@ func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort)) 
 	var n int
 	var errno syscall.Errno
 	spins := 0
+	busy := false
+	setBusy := func(b bool) {
+		if bl != nil && b != busy {
+			busy = b
+			bl.Set(b)
+		}
+	}
 	recv := func(fd uintptr) bool {
 		for {
 			for i := range hdrs {
@@ -91,8 +192,18 @@ func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort)) 
 			if e != unix.EAGAIN && e != unix.EWOULDBLOCK {
 				n, errno = int(r), e
 				spins = 0
+				if bl != nil && e == 0 {
+					if n < batchLen {
+						setBusy(false) // read empty
+					} else if q := queued(fd); q > bl.High {
+						setBusy(true)
+					} else if q >= 0 && q < bl.High/4 {
+						setBusy(false)
+					}
+				}
 				return true
 			}
+			setBusy(false)
 			if spins >= maxSpins {
 				return false
 			}

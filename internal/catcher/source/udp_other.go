@@ -7,6 +7,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+
+	"golang.org/x/net/bpf"
 )
 
 // ListenUDP opens the UDP socket for addr (portable fallback: no
@@ -22,9 +24,27 @@ func ListenUDP(ctx context.Context, addr string, rcvbuf int) (*net.UDPConn, erro
 	return c, nil
 }
 
+// ListenUDPGroup opens one socket: SO_REUSEPORT groups are Linux's here.
+func ListenUDPGroup(ctx context.Context, addr string, rcvbuf, n int, prog []bpf.RawInstruction) ([]*net.UDPConn, error, error) {
+	c, err := ListenUDP(ctx, addr, rcvbuf)
+	if err != nil {
+		return nil, nil, err
+	}
+	return []*net.UDPConn{c}, nil, nil
+}
+
+// Backlog is not measured here.
+type Backlog struct {
+	High int
+	Set  func(busy bool)
+}
+
+// BacklogHigh is unknown here.
+func BacklogHigh(c *net.UDPConn) int { return 0 }
+
 // ReadBatches calls fn with each datagram (a batch of one) until c is
 // closed.
-func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort)) error {
+func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort), _ *Backlog) error {
 	buf := make([]byte, 65536)
 	pkts := make([][]byte, 1)
 	srcs := make([]netip.AddrPort, 1)

@@ -1,9 +1,14 @@
 package store
 
 import (
+	"errors"
 	"io"
 	"os"
 )
+
+// errNoCopy: the files cannot copy ranges in the kernel; copy through
+// user space.
+var errNoCopy = errors.New("copy_file_range not possible")
 
 // File is the part of *os.File the store uses.
 type File interface {
@@ -24,6 +29,8 @@ type FS interface {
 	MkdirAll(name string, perm os.FileMode) error
 	ReadFile(name string) ([]byte, error)
 	Stat(name string) (os.FileInfo, error)
+	// ReadDir returns the names of the directory's entries.
+	ReadDir(name string) ([]string, error)
 	// SyncDir fsyncs a directory so that renames in it are durable.
 	SyncDir(name string) error
 }
@@ -60,6 +67,16 @@ func (OSFS) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
 
 // Stat calls os.Stat.
 func (OSFS) Stat(name string) (os.FileInfo, error) { return os.Stat(name) }
+
+// ReadDir returns the names in a directory (os.ReadDir).
+func (OSFS) ReadDir(name string) ([]string, error) {
+	es, err := os.ReadDir(name)
+	out := make([]string, len(es))
+	for i, e := range es {
+		out[i] = e.Name()
+	}
+	return out, err
+}
 
 // SyncDir opens the directory and fsyncs it.
 func (OSFS) SyncDir(name string) error {

@@ -1,14 +1,10 @@
 package store
 
 import (
-	"errors"
-
 	"golang.org/x/sys/unix"
 )
 
 type fder interface{ Fd() uintptr }
-
-var errNoCopy = errors.New("copy_file_range not possible")
 
 // CopyRangeFrom copies n bytes at offset off of src to f's current
 // position with copy_file_range, without going through user space.
@@ -29,4 +25,27 @@ func (f OSFile) CopyRangeFrom(src File, off, n int64) (int64, error) {
 		done += int64(c)
 	}
 	return done, nil
+}
+
+// CopyAt copies n bytes at offset off of src to offset at of f with
+// copy_file_range.
+func (f OSFile) CopyAt(src File, off, at, n int64) error {
+	sf, ok := src.(fder)
+	if !ok {
+		return errNoCopy
+	}
+	for n > 0 {
+		c, err := unix.CopyFileRange(int(sf.Fd()), &off, int(f.Fd()), &at, int(min(n, syscallChunk)), 0)
+		if err != nil {
+			if err == unix.EXDEV || err == unix.ENOSYS || err == unix.EOPNOTSUPP || err == unix.EINVAL {
+				return errNoCopy
+			}
+			return err
+		}
+		if c == 0 {
+			return errNoCopy
+		}
+		n -= int64(c)
+	}
+	return nil
 }

@@ -7,6 +7,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -40,16 +41,33 @@ type Store struct {
 // InflightDir holds the temporary files of dumps being received.
 func (s *Store) InflightDir() string { return filepath.Join(s.Dir, ".inflight") }
 
-// Init creates the directory and empties the in-flight area a previous run
-// left (its byte ranges are unknown, so it cannot be resumed).
+// SpoolSuffix ends the names of spool segments (package spool) in the
+// in-flight directory.
+const SpoolSuffix = ".spool"
+
+// Init creates the directory and its in-flight area, and removes from the
+// latter what a previous run left there but its spool segments: the
+// temporary files of dumps in flight cannot be resumed (their byte ranges
+// are unknown), the segments can (the reassembly engine replays them).
 func (s *Store) Init() error {
 	if err := s.FS.MkdirAll(s.Dir, 0o755); err != nil {
 		return err
 	}
-	if err := s.FS.RemoveAll(s.InflightDir()); err != nil {
+	if err := s.FS.MkdirAll(s.InflightDir(), 0o700); err != nil {
 		return err
 	}
-	return s.FS.MkdirAll(s.InflightDir(), 0o700)
+	names, err := s.FS.ReadDir(s.InflightDir())
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		if !strings.HasSuffix(n, SpoolSuffix) {
+			if err := s.FS.RemoveAll(filepath.Join(s.InflightDir(), n)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // GapMarker is the line put into a stored log where bytes are missing.
@@ -378,4 +396,88 @@ func (m memRegion) ReadAt(p []byte, off int64) (int, error) {
 // of src to their current position inside the kernel (copy_file_range).
 type rangeCopier interface {
 	CopyRangeFrom(src File, off, n int64) (int64, error)
+}
+
+// Piece is a run of a dump's bytes in a file, such as a spool segment: the
+// N bytes at offset Off of F are the log's bytes at offset Log.
+type Piece struct {
+	F      io.ReaderAt
+	Off    int64
+	Log, N uint32
+}
+
+// pieceCopier is implemented by files that can copy n bytes at offset off
+// of src to offset at of themselves inside the kernel (copy_file_range).
+type pieceCopier interface {
+	CopyAt(src File, off, at, n int64) error
+}
+
+// WritePieces writes the pieces into dst at their log offsets: with
+// copy_file_range where the files allow it, else through scratch.
+func WritePieces(dst File, pieces []Piece, scratch []byte) error {
+	pc, _ := dst.(pieceCopier)
+	for _, p := range pieces {
+		if src, ok := p.F.(File); ok && pc != nil {
+			if err := pc.CopyAt(src, p.Off, int64(p.Log), int64(p.N)); err == nil {
+				continue
+			} else if !errors.Is(err, errNoCopy) {
+				return err
+			}
+			pc = nil // not possible here: through user space
+		}
+		for done := uint32(0); done < p.N; {
+			c := min(p.N-done, uint32(len(scratch)))
+			if _, err := p.F.ReadAt(scratch[:c], p.Off+int64(done)); err != nil {
+				return err
+			}
+			if _, err := dst.WriteAt(scratch[:c], int64(p.Log+done)); err != nil {
+				return err
+			}
+			done += c
+		}
+	}
+	return nil
+}
+
+// maxGap is the most bytes between two pieces of one file that Assemble
+// reads over to read both with one call (the spool holds each packet's
+// header between its payloads).
+const maxGap = 512
+
+// Assemble reads the pieces into dst at their log offsets. Pieces that
+// follow each other closely in one file (a dump that arrived alone, packet
+// after packet) are read together, through scratch.
+func Assemble(dst []byte, pieces []Piece, scratch []byte) error {
+	for i := 0; i < len(pieces); {
+		p := pieces[i]
+		if int64(p.Log)+int64(p.N) > int64(len(dst)) {
+			return fmt.Errorf("store: piece at %d+%d past the log's %d bytes", p.Log, p.N, len(dst))
+		}
+		j, end := i+1, p.Off+int64(p.N)
+		for j < len(pieces) {
+			q := pieces[j]
+			if q.F != p.F || q.Off < end || q.Off-end > maxGap || q.Off+int64(q.N)-p.Off > int64(len(scratch)) ||
+				int64(q.Log)+int64(q.N) > int64(len(dst)) {
+				break
+			}
+			end = q.Off + int64(q.N)
+			j++
+		}
+		if j == i+1 {
+			if _, err := p.F.ReadAt(dst[p.Log:p.Log+p.N], p.Off); err != nil {
+				return err
+			}
+			i = j
+			continue
+		}
+		b := scratch[:end-p.Off]
+		if _, err := p.F.ReadAt(b, p.Off); err != nil {
+			return err
+		}
+		for ; i < j; i++ {
+			q := pieces[i]
+			copy(dst[q.Log:q.Log+q.N], b[q.Off-p.Off:])
+		}
+	}
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -200,6 +201,30 @@ func (m *MemFS) SyncDir(string) error {
 		return ErrFull
 	}
 	return nil
+}
+
+// ReadDir returns the names of the files and directories directly in
+// name (directories exist implicitly, as prefixes of file names).
+func (m *MemFS) ReadDir(name string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := map[string]bool{}
+	var out []string
+	for k := range m.files {
+		rest, ok := strings.CutPrefix(k, name+"/")
+		if !ok {
+			continue
+		}
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			rest = rest[:i]
+		}
+		if !seen[rest] {
+			seen[rest] = true
+			out = append(out, rest)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // Names lists the files.
