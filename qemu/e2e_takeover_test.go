@@ -289,10 +289,24 @@ func pidTag() int { return osGetpid() % 10000 }
 // boot, so the machine reboots. The driver before the fix dumped again on
 // every nested panic, faulting again, until the stack overflowed; it never
 // rebooted by itself.
-func TestFaultInPanicDump(t *testing.T) {
-	s := begin(t, "fault-in-panic-dump")
+func TestFaultInPanicDump(t *testing.T) { faultInPanicDump(t, "fault-in-panic-dump", "") }
+
+// TestFaultInPanicDumpEmerg (second review, MF1): the same with emergency
+// restart dumps selected. panic() ends in emergency_restart(), whose kmsg
+// dump (reason emerg) must not send again: before the fix it did, faulted,
+// panicked again, and so on without end.
+func TestFaultInPanicDumpEmerg(t *testing.T) {
+	faultInPanicDump(t, "fault-in-panic-dump-emerg", "oops panic emerg")
+}
+
+func faultInPanicDump(t *testing.T, name, reasons string) {
+	s := begin(t, name)
 	_, ports := s.catcher("catcher", nil, "127.0.0.1")
-	vm := s.boot(armFault+setTarget+`
+	setReasons := ""
+	if reasons != "" {
+		setReasons = "echo '" + reasons + "' > $P/reasons || fail 'reasons not written'\n"
+	}
+	vm := s.boot(armFault+setTarget+setReasons+`
 known 20 faultpanic
 arm xmit -1 0
 mark "E2E-READY-FOR-NMI"
