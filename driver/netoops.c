@@ -1534,6 +1534,13 @@ static void netoops_kmsg_dump(struct kmsg_dumper *dumper,
 			return;
 		break;
 	case NETOOPS_REASON_EMERG:
+		/*
+		 * panic() ends in emergency_restart() when panic_timeout is
+		 * set: the panic's dump (sent, or faulted and not retried)
+		 * was the last one.
+		 */
+		if (panic_in_progress())
+			return;
 		break;
 	default:
 		/* Shutdown dumps come from netoops_reboot_event(). */

@@ -215,6 +215,16 @@ ip link set eth1 up
 ip addr add 10.77.0.15/24 dev eth1
 i=0; while ! ping -c 1 -W 1 10.77.0.1 > /dev/null && [ $i -lt 30 ]; do i=$((i+1)); done
 ls /sys/class/net/eth1/queues > /tmp/queues; upload queues /tmp/queues
+# The device's interrupts (one INTx line: the kernel has no PCI_MSI) to
+# CPU 1 only: otherwise CPU 0 may take one and spin in queue 1's NAPI poll
+# on the transmit lock the stalled dump holds, and never get to the sysrq
+# write.
+for irq in $(grep -E 'virtio[0-9]' /proc/interrupts | cut -d: -f1); do
+	echo 2 > /proc/irq/$irq/smp_affinity || fail "smp_affinity of IRQ $irq"
+done
+for irq in $(grep -E 'virtio[0-9]' /proc/interrupts | cut -d: -f1); do
+	echo "$irq $(cat /proc/irq/$irq/smp_affinity)"
+done > /tmp/irqs; upload irqs /tmp/irqs
 run netoopsctl set 10.77.0.1:$E2E_PORT
 cat $P/target0 $P/state
 known `+itoa(n)+` mq
@@ -246,6 +256,9 @@ fail "no panic"
 	s.waitExit(vm)
 	if q := string(s.upload("queues")); !strings.Contains(q, "tx-1") {
 		t.Fatalf("eth1 has one transmit queue only: %q", q)
+	}
+	if irqs := strings.Fields(string(s.upload("irqs"))); len(irqs) == 0 || len(irqs)%2 != 0 || irqs[1] != "2" {
+		t.Fatalf("the virtio device's interrupts were not moved to CPU 1 (IRQ and smp_affinity): %q", irqs)
 	}
 	panics := eventsFor(evs, "panic")
 	if len(panics) != 1 {
@@ -289,10 +302,24 @@ func pidTag() int { return osGetpid() % 10000 }
 // boot, so the machine reboots. The driver before the fix dumped again on
 // every nested panic, faulting again, until the stack overflowed; it never
 // rebooted by itself.
-func TestFaultInPanicDump(t *testing.T) {
-	s := begin(t, "fault-in-panic-dump")
+func TestFaultInPanicDump(t *testing.T) { faultInPanicDump(t, "fault-in-panic-dump", "") }
+
+// TestFaultInPanicDumpEmerg (second review, MF1): the same with emergency
+// restart dumps selected. panic() ends in emergency_restart(), whose kmsg
+// dump (reason emerg) must not send again: before the fix it did, faulted,
+// panicked again, and so on without end.
+func TestFaultInPanicDumpEmerg(t *testing.T) {
+	faultInPanicDump(t, "fault-in-panic-dump-emerg", "oops panic emerg")
+}
+
+func faultInPanicDump(t *testing.T, name, reasons string) {
+	s := begin(t, name)
 	_, ports := s.catcher("catcher", nil, "127.0.0.1")
-	vm := s.boot(armFault+setTarget+`
+	setReasons := ""
+	if reasons != "" {
+		setReasons = "echo '" + reasons + "' > $P/reasons || fail 'reasons not written'\n"
+	}
+	vm := s.boot(armFault+setTarget+setReasons+`
 known 20 faultpanic
 arm xmit -1 0
 mark "E2E-READY-FOR-NMI"
