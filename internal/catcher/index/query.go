@@ -448,24 +448,13 @@ func (x *DB) groupsAgg(ctx context.Context, f catalog.Filter, a attr, big bool, 
 	if err != nil {
 		return nil, 0, err
 	}
-	out := []catalog.Group{}
-	at := map[string]int{}
-	var sigs []string
-	for rows.Next() {
-		var g catalog.Group
-		var first, last int64
-		if err := rows.Scan(&g.Signature, &g.Title, &g.Dumps, &g.Hosts, &first, &last); err != nil {
-			rows.Close()
-			return nil, 0, err
-		}
-		g.First, g.Last, g.Releases = ns(first), ns(last), []string{}
-		at[g.Signature] = len(out)
-		out = append(out, g)
-		sigs = append(sigs, g.Signature)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(out) == 0 {
+	out, at, err := scanGroups(rows)
+	if err != nil || len(out) == 0 {
 		return out, total, err
+	}
+	sigs := make([]string, len(out))
+	for i, g := range out {
+		sigs[i] = g.Signature
 	}
 	if len(out) == total {
 		sigs = nil // all of them: no IN list
@@ -579,21 +568,8 @@ func (x *DB) groupsScan(ctx context.Context, f catalog.Filter, p catalog.Page) (
 	if err != nil {
 		return nil, 0, err
 	}
-	out := []catalog.Group{}
-	at := map[string]int{}
-	for rows.Next() {
-		var g catalog.Group
-		var first, last int64
-		if err := rows.Scan(&g.Signature, &g.Title, &g.Dumps, &g.Hosts, &first, &last); err != nil {
-			rows.Close()
-			return nil, 0, err
-		}
-		g.First, g.Last, g.Releases = ns(first), ns(last), []string{}
-		at[g.Signature] = len(out)
-		out = append(out, g)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(out) == 0 {
+	out, at, err := scanGroups(rows)
+	if err != nil || len(out) == 0 {
 		return out, total, err
 	}
 	rq := `SELECT DISTINCT signature, release FROM ` + dumpsOf(f, "") + w + ` ORDER BY signature, release`
@@ -689,4 +665,24 @@ func bucketCmp(a, b catalog.Bucket) int {
 		return c
 	}
 	return strings.Compare(a.Signature, b.Signature)
+}
+
+// scanGroups reads the rows of a groups query (signature, title, dumps,
+// hosts, first, last) and closes them; at gives each signature's index in
+// the result.
+func scanGroups(rows *sql.Rows) ([]catalog.Group, map[string]int, error) {
+	defer rows.Close()
+	out := []catalog.Group{}
+	at := map[string]int{}
+	for rows.Next() {
+		var g catalog.Group
+		var first, last int64
+		if err := rows.Scan(&g.Signature, &g.Title, &g.Dumps, &g.Hosts, &first, &last); err != nil {
+			return nil, nil, err
+		}
+		g.First, g.Last, g.Releases = ns(first), ns(last), []string{}
+		at[g.Signature] = len(out)
+		out = append(out, g)
+	}
+	return out, at, rows.Err()
 }
