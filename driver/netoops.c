@@ -1536,8 +1536,8 @@ static void netoops_kmsg_dump(struct kmsg_dumper *dumper,
 	case NETOOPS_REASON_EMERG:
 		/*
 		 * panic() ends in emergency_restart() when panic_timeout is
-		 * set: the panic's dump (sent, or faulted and not retried)
-		 * was the last one.
+		 * set: nothing is sent then (a fault here would panic again,
+		 * and so on); a panic is dumped only if panic is selected.
 		 */
 		if (panic_in_progress())
 			return;
