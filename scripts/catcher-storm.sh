@@ -79,6 +79,15 @@ softnet_drops() {
 }
 # the drops column of the catcher's sockets (all bound to the port)
 sock_drops() { awk -v p=":$(printf %04X "$port")" '$2 ~ p"$" { s += $NF } END { print s + 0 }' /proc/net/udp; }
+# bytes queued on the catcher's sockets (rx_queue: the kernel's count,
+# truesize, against the buffer it reports, twice --rcvbuf)
+sock_queue() {
+	s=0
+	for h in $(awk -v p=":$(printf %04X "$port")" '$2 ~ p"$" { split($5, q, ":"); print q[2] }' /proc/net/udp); do
+		s=$((s + 0x$h))
+	done
+	echo $s
+}
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # busy ticks of CPU $1 (user nice system steal; not the interrupts,
 # where the loopback delivers the packets)
@@ -101,6 +110,8 @@ until grep -q 'msg=listening' "$work/catcher.err" 2>/dev/null; do
 	sleep 0.1
 done
 sleep 0.2
+rcvbuf=$(sed -n 's/.*msg=listening.* rcvbuf_kernel=\([0-9]*\).*/\1/p' "$work/catcher.err" | head -1)
+rcvbuf=${rcvbuf:-0}
 r0=$(snmp RcvbufErrors) i0=$(snmp InErrors) s0=$(softnet_drops) k0=$(sock_drops) c0=$(cpu_ticks $pid)
 b00=$(cpu_busy 0) b10=$(cpu_busy 1)
 t0=$(date +%s.%N)
@@ -114,11 +125,16 @@ boost $spid
 # the send ends when loadgen says it is verifying; sample the CPUs then
 # (the catcher's and the sender's shares are their own ticks)
 cs0=$(cpu_ticks $pid) ss0=$(cpu_ticks $spid)
-b01=$b00 b11=$b10 cs1=$cs0 ss1=$ss0
+b01=$b00 b11=$b10 cs1=$cs0 ss1=$ss0 qmax=0
 while kill -0 $spid 2>/dev/null && ! grep -q verifying "$work/send.err"; do
 	b01=$(cpu_busy 0) b11=$(cpu_busy 1) cs1=$(cpu_ticks $pid) ss1=$(cpu_ticks $spid 2>/dev/null || echo $ss0)
+	q=$(sock_queue)
+	[ "$q" -gt "$qmax" ] && qmax=$q
 	sleep 0.1
 done
+# the queue peaks as the send ends
+q=$(sock_queue)
+[ "$q" -gt "$qmax" ] && qmax=$q
 wait $spid || rc=1
 t1=$(date +%s.%N)
 r1=$(snmp RcvbufErrors) i1=$(snmp InErrors) s1=$(softnet_drops) k1=$(sock_drops) c1=$(cpu_ticks $pid)
@@ -133,7 +149,7 @@ drops=$((r1 - r0 + i1 - i0 + s1 - s0 + k1 - k0))
 [ "$drops" -eq 0 ] || rc=1
 echo "storm hosts=$hosts dump_bytes=$bytes sent=$sent received=$got" \
 	"rcvbuf_errors=$((r1 - r0)) in_errors=$((i1 - i0)) softnet_drops=$((s1 - s0)) socket_drops=$((k1 - k0))" \
-	"complete=${verified:-0}/$hosts peak_rss_mib=$hwm send_s=$(printf %.2f "$elapsed")" \
+	"complete=${verified:-0}/$hosts peak_rss_mib=$hwm peak_queue_mib=$((qmax >> 20))/$((rcvbuf >> 20)) send_s=$(printf %.2f "$elapsed")" \
 	"stored_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')" \
 	"cpu_s=$(awk -v c=$((c1 - c0)) 'BEGIN { printf "%.1f", c / 100 }')" \
 	"cpu0_others_s=$(awk -v c=$((b01 - b00 - (cs1 - cs0))) 'BEGIN { printf "%.2f", (c < 0 ? 0 : c) / 100 }')" \

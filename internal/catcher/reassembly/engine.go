@@ -134,6 +134,7 @@ func (c *Config) defaults() {
 // Engine reassembles and stores dumps.
 type Engine struct {
 	cfg     Config
+	epoch   time.Time // engine time 0 (mono)
 	store   *store.Store
 	log     *slog.Logger
 	metrics *metrics.Metrics
@@ -166,6 +167,10 @@ type spoolDelete struct {
 	f    store.File
 }
 
+// mono returns t as engine time: nanoseconds since the engine was made,
+// on the monotonic clock when t has its reading (cfg.Now's does).
+func (e *Engine) mono(t time.Time) int64 { return int64(t.Sub(e.epoch)) }
+
 // NewEngine prepares the store directory (emptying its in-flight area) and
 // returns an engine. Call Start before feeding it, Close at the end.
 func NewEngine(cfg Config) (*Engine, error) {
@@ -173,7 +178,7 @@ func NewEngine(cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	cfg.defaults()
-	e := &Engine{cfg: cfg, log: cfg.Logger, gate: cfg.Gate}
+	e := &Engine{cfg: cfg, epoch: cfg.Now(), log: cfg.Logger, gate: cfg.Gate}
 	analyze := cfg.Analyze
 	if analyze != nil && cfg.Gate != nil {
 		// Naming a crash is the store's largest CPU cost: it waits for

@@ -43,7 +43,7 @@ const (
 // region gives d its memory buffer, or else starts it in the spool (or,
 // with Config.NoSpool, creates its temporary file), if it has none yet.
 func (s *shard) region(d *dump) error {
-	if d.tmp != "" || d.mem != nil || d.spooled {
+	if d.tf != nil || d.mem != nil || d.spooled {
 		return nil
 	}
 	if !s.e.replaying.Load() {
@@ -61,18 +61,18 @@ func (s *shard) region(d *dump) error {
 	if err != nil {
 		return err
 	}
-	d.tmp = path
+	d.setTmp(path)
 	s.files.add(d, f, s)
 	return nil
 }
 
 // openTemp reopens d's temporary file if it was closed.
 func (s *shard) openTemp(d *dump) error {
-	if d.f != nil {
+	if d.tf.f != nil {
 		s.files.touch(d)
 		return nil
 	}
-	f, err := s.e.store.FS.OpenFile(d.tmp, os.O_RDWR, 0)
+	f, err := s.e.store.FS.OpenFile(d.tf.path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
@@ -85,56 +85,58 @@ func (s *shard) openTemp(d *dump) error {
 // open-file limit permitting), so that a storm of interleaved dumps does
 // not reopen a file per packet.
 type fileCache struct {
-	lru dump // sentinel: lru.fnext is the most recent
+	lru dump // sentinel: lru.tf.next is the most recent
 	n   int
 	max int
 }
 
 func (c *fileCache) init(max int) {
-	c.lru.fnext, c.lru.fprev = &c.lru, &c.lru
+	c.lru.tf = &tempFile{prev: &c.lru, next: &c.lru}
 	c.max = max
 }
 
 func (c *fileCache) unlink(d *dump) {
-	d.fprev.fnext, d.fnext.fprev = d.fnext, d.fprev
-	d.fprev, d.fnext = nil, nil
+	t := d.tf
+	t.prev.tf.next, t.next.tf.prev = t.next, t.prev
+	t.prev, t.next = nil, nil
 }
 
 func (c *fileCache) front(d *dump) {
-	d.fnext, d.fprev = c.lru.fnext, &c.lru
-	c.lru.fnext.fprev = d
-	c.lru.fnext = d
+	d.tf.next, d.tf.prev = c.lru.tf.next, &c.lru
+	c.lru.tf.next.tf.prev = d
+	c.lru.tf.next = d
 }
 
 func (c *fileCache) touch(d *dump) {
-	if c.lru.fnext != d {
+	if c.lru.tf.next != d {
 		c.unlink(d)
 		c.front(d)
 	}
 }
 
-// add makes f d's open file, closing the least recently used one if the
-// cache is full (writing out that dump's buffered run first).
+// add makes f the open file of d's temporary file, closing the least
+// recently used one if the cache is full (writing out that dump's
+// buffered run first).
 func (c *fileCache) add(d *dump, f store.File, s *shard) {
-	for c.n >= c.max && c.lru.fprev != &c.lru {
-		v := c.lru.fprev
+	for c.n >= c.max && c.lru.tf.prev != &c.lru {
+		v := c.lru.tf.prev
 		if fe := v.fe; fe != nil && fe.flush(s) != nil {
 			fe.drop()
 		}
 		c.close(v)
 	}
-	d.f = f
+	d.tf.f = f
 	c.front(d)
 	c.n++
 }
 
 // close closes d's file if it is open.
 func (c *fileCache) close(d *dump) {
-	if d.f == nil {
+	if d.tf == nil || d.tf.f == nil {
 		return
 	}
-	d.f.Close()
-	d.f = nil
+	d.tf.f.Close()
+	d.tf.f = nil
 	c.unlink(d)
 	c.n--
 }
@@ -152,10 +154,10 @@ func (s *shard) freeRegion(d *dump) {
 		d.mem = nil
 	}
 	s.files.close(d)
-	if d.tmp != "" {
-		s.e.store.FS.Remove(d.tmp)
-		d.tmp = ""
+	if p := d.tmp(); p != "" {
+		s.e.store.FS.Remove(p)
 	}
+	d.clearTmp()
 }
 
 // releaseExtents drops d's references to the spool: a segment no dump
@@ -210,13 +212,13 @@ func (s *shard) adoptTemp(d *dump, path string, from int32, now time.Time) {
 	})
 	if err != nil {
 		s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
-		s.logErr(now, "cannot move a dump out of the spool; it stays there", "host", d.host, "err", err)
+		s.logErr(now, "cannot move a dump out of the spool; it stays there", "host", d.host(), "err", err)
 		f.Close()
 		s.e.store.FS.Remove(path)
 		return
 	}
 	s.releaseExtents(d)
-	d.tmp = path
+	d.setTmp(path)
 	s.files.add(d, f, s)
 }
 
@@ -380,7 +382,7 @@ func (fe *writeBuf) put(off uint32, p []byte, s *shard) error {
 	}
 	if n > len(fe.buf)/2 {
 		d := fe.d
-		if _, err := d.f.WriteAt(p, int64(off)); err != nil {
+		if _, err := d.tf.f.WriteAt(p, int64(off)); err != nil {
 			s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
 			return err
 		}
@@ -404,7 +406,7 @@ func (fe *writeBuf) flush(s *shard) error {
 		return nil
 	}
 	d := fe.d
-	if _, err := d.f.WriteAt(fe.buf[fe.lo:fe.hi], int64(fe.base)); err != nil {
+	if _, err := d.tf.f.WriteAt(fe.buf[fe.lo:fe.hi], int64(fe.base)); err != nil {
 		s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
 		return err
 	}
@@ -421,6 +423,6 @@ func (fe *writeBuf) drop() {
 	d := fe.d
 	before := d.ranges.Covered()
 	d.ranges.Remove(fe.base, fe.base+uint32(fe.hi-fe.lo))
-	d.have -= before - d.ranges.Covered()
+	d.have -= uint32(before - d.ranges.Covered())
 	fe.lo, fe.hi = 0, 0
 }

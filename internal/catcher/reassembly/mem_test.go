@@ -64,14 +64,14 @@ func TestMemBuffers(t *testing.T) {
 	for d := range s.table.all() {
 		if d.mem != nil {
 			inMem++
-			if d.tmp != "" {
+			if d.tmp() != "" {
 				t.Fatal("dump has both a memory buffer and a temporary file")
 			}
 			if d.spooled {
 				t.Fatal("dump has both a memory buffer and spool records")
 			}
-		} else if !d.spooled || d.ext.empty() || d.tmp != "" {
-			t.Fatalf("dump beyond the budget: in the spool %v (%d extents), temporary file %q", d.spooled, d.ext.n, d.tmp)
+		} else if !d.spooled || d.ext.empty() || d.tmp() != "" {
+			t.Fatalf("dump beyond the budget: in the spool %v (%d extents), temporary file %q", d.spooled, d.ext.n, d.tmp())
 		}
 	}
 	if inMem != 3 || s.mem.used != 3*16<<10 {
@@ -117,7 +117,7 @@ func TestMemBuffers(t *testing.T) {
 		}
 	}
 	for d := range s.table.all() {
-		if d.mem != nil || d.tmp != "" || d.spooled || !d.ext.empty() {
+		if d.mem != nil || d.tmp() != "" || d.spooled || !d.ext.empty() {
 			t.Fatal("stored dump still holds its buffer or region")
 		}
 	}

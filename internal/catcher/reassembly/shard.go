@@ -30,41 +30,84 @@ type dumpKey struct {
 	host    [wire.MaxHostLen]byte
 }
 
-// dump is the state of one dump being received (or recently stored).
+// dump is the state of one dump being received (or being stored). A
+// storm holds one per host until its store is done (100,000 of them for
+// a fleet of 100,000), so it is kept small: the host name is read from
+// the key, the header's other strings share one allocation, and times are
+// integers.
 type dump struct {
-	key                        dumpKey
-	host, release, label, text string
-	reason                     wire.Reason
-	flags                      wire.Flags
-	timeNS                     uint64
-	count                      uint32
-	copies                     uint8
-	total                      uint32
-	src                        netip.AddrPort
-	first, last                time.Time // receive (or capture) time of the first and last packet
-	seen                       time.Time // engine time of the last packet: idle, retain
-	packets, dups, conflicts   uint64
-	have                       uint64 // bytes in ranges
-	ranges                     ranges.Set
-	fe                         *writeBuf
-	tmp                        string     // temporary file in .inflight, "" until the first write (or once it became the log)
-	f                          store.File // tmp, when open (in the shard's fileCache)
-	fprev, fnext               *dump      // fileCache LRU
-	mem                        []byte     // or the dump's bytes in memory (len total)
-	spooled                    bool       // or its pieces are in the shard's spool, at ext
-	ext                        extList
-	logMoved                   bool // tmp was renamed into place as the complete log; the sidecar may still be due
-	slot                       bool // holds one of its source address's --max-per-source slots
-	dirty                      bool // holds bytes not yet stored
-	stored                     bool // stored at least once (partial)
-	storing                    bool // a store worker is writing it out
-	removed                    bool // forgotten while storing: free the region when done
-	retryAt                    time.Time
-	logPath, metaPath          string
-	named                      bool  // its last store failed: logPath's name is reserved to it (store.Release)
-	prev, next                 *dump // LRU, most recent first
-	hnext                      *dump // next with the same key hash (dumpTable)
+	key                dumpKey
+	reason             wire.Reason
+	copies             uint8
+	flags              wire.Flags
+	relLen, labelLen   uint8  // strs is release, label, reason text
+	strs               string // the first packet's strings (release, label, reason text)
+	timeNS             uint64
+	count, total, have uint32 // have: bytes in ranges
+	conflicts          uint32
+	packets, dups      uint64
+	src                netip.AddrPort
+	first, last        int64 // receive (or capture) time of the first and last packet, Unix ns
+	seen               int64 // engine time of the last packet (Engine.mono): idle, retain
+	retryAt            int64 // engine time before which a failed store is not retried; 0: none
+	ranges             ranges.Set
+	fe                 *writeBuf
+	tf                 *tempFile // its temporary file in .inflight, if it has one
+	mem                []byte    // or the dump's bytes in memory (len total)
+	ext                extList
+	spooled            bool // or its pieces are in the shard's spool, at ext
+	logMoved           bool // tmp was renamed into place as the complete log; the sidecar may still be due
+	slot               bool // holds one of its source address's --max-per-source slots
+	dirty              bool // holds bytes not yet stored
+	stored             bool // stored at least once (partial)
+	storing            bool // a store worker is writing it out
+	removed            bool // forgotten while storing: free the region when done
+	named              bool // its last store failed: logPath's name is reserved to it (store.Release)
+	logPath, metaPath  string
+	prev, next         *dump // LRU, most recent first
+	hnext              *dump // next with the same key hash (dumpTable)
 }
+
+// tempFile is a dump's temporary file (with Config.NoSpool, or a partial
+// dump's moved out of the spool). Most dumps never have one: it is kept
+// apart from the dump.
+type tempFile struct {
+	path       string     // "" once it became the log
+	f          store.File // when open (in the shard's fileCache)
+	prev, next *dump      // fileCache LRU
+}
+
+// tmp returns the path of d's temporary file, or "".
+func (d *dump) tmp() string {
+	if d.tf == nil {
+		return ""
+	}
+	return d.tf.path
+}
+
+// setTmp makes path d's temporary file (not open yet).
+func (d *dump) setTmp(path string) { d.tf = &tempFile{path: path} }
+
+// clearTmp forgets d's temporary file, which is closed.
+func (d *dump) clearTmp() { d.tf = nil }
+
+// host returns the dump's host name (from its key).
+func (d *dump) host() string { return string(d.key.host[:d.key.hostLen]) }
+
+// release, label and text return the first packet's header strings.
+func (d *dump) release() string { return d.strs[:d.relLen] }
+func (d *dump) label() string   { return d.strs[d.relLen : int(d.relLen)+int(d.labelLen)] }
+func (d *dump) text() string    { return d.strs[int(d.relLen)+int(d.labelLen):] }
+
+// sameStrings reports whether p's header strings are d's.
+func (d *dump) sameStrings(p *wire.Packet) bool {
+	return int(d.relLen) == len(p.Release) && int(d.labelLen) == len(p.Label) &&
+		d.release() == string(p.Release) && d.label() == string(p.Label) && d.text() == string(p.ReasonText)
+}
+
+// retryDue reports whether a failed store of d may be retried at engine
+// time now.
+func (d *dump) retryDue(now int64) bool { return d.retryAt == 0 || now >= d.retryAt }
 
 // shard owns a subset of the dumps (by key hash). Its methods are called
 // with mu held: by the shard's goroutine (batches from Feeders, store
@@ -168,14 +211,14 @@ func (s *shard) handle(p *wire.Packet, raw []byte, src netip.AddrPort, at, now t
 		}
 		isNew = true
 	} else if p.Reason != d.reason || p.Flags != d.flags || p.TimeNS != d.timeNS || p.Copies != d.copies ||
-		d.release != string(p.Release) || d.label != string(p.Label) || d.text != string(p.ReasonText) {
+		!d.sameStrings(p) {
 		// Fields every packet of a dump carries alike differ: the first
 		// packet's are kept, and this one's bytes still belong at its
 		// offset of the same log (same key, same total_len).
 		d.conflicts++
 	}
 	d.packets++
-	d.last, d.seen = at, now
+	d.last, d.seen = at.UnixNano(), s.e.mono(now)
 	s.touch(d)
 	off, end := p.Offset, uint32(p.End())
 	if !isNew && d.ranges.Contains(off, end) {
@@ -225,7 +268,7 @@ func (s *shard) handle(p *wire.Packet, raw []byte, src netip.AddrPort, at, now t
 			m.Dropped(metrics.DropStoreError).Inc()
 		}
 	}
-	if d.have == uint64(d.total) {
+	if d.have == d.total {
 		// Complete: what is left is the store's work, bounded by its
 		// queue and the memory-buffer budget. The source may start
 		// another dump.
@@ -237,7 +280,7 @@ func (s *shard) handle(p *wire.Packet, raw []byte, src netip.AddrPort, at, now t
 // hold records that d holds the bytes of g now.
 func (s *shard) hold(d *dump, g ranges.Range) {
 	d.ranges.Add(g.Start, g.End)
-	d.have += uint64(g.Len())
+	d.have += g.Len()
 }
 
 // spoolWrite appends the packet raw to the spool and records the gaps it
@@ -281,7 +324,7 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, at, now ti
 			return nil
 		}
 		delete(s.draining, k)
-		d.removed, d.slot, d.seen = false, true, now
+		d.removed, d.slot, d.seen = false, true, s.e.mono(now)
 		if !d.storing { // its store failed: still to be stored
 			d.dirty = true
 			s.inFlight++
@@ -296,10 +339,12 @@ func (s *shard) create(k dumpKey, p *wire.Packet, src netip.AddrPort, at, now ti
 		return nil
 	}
 	d := &dump{slot: true,
-		key:  k,
-		host: string(p.Host), release: string(p.Release), label: string(p.Label), text: string(p.ReasonText),
+		key:    k,
+		strs:   string(p.Release) + string(p.Label) + string(p.ReasonText),
+		relLen: uint8(len(p.Release)), labelLen: uint8(len(p.Label)),
 		reason: p.Reason, flags: p.Flags, timeNS: p.TimeNS, count: p.Count, copies: p.Copies,
-		total: p.TotalLen, src: src, first: at, last: at, seen: now, ranges: ranges.NewSet(p.TotalLen),
+		total: p.TotalLen, src: src, first: at.UnixNano(), last: at.UnixNano(), seen: s.e.mono(now),
+		ranges: ranges.NewSet(p.TotalLen),
 	}
 	s.table.put(d)
 	s.pushFront(d)
@@ -370,27 +415,28 @@ func (s *shard) write(d *dump, off uint32, p []byte, now time.Time) error {
 		return err
 	}
 	d.ranges.Add(off, off+uint32(len(p)))
-	d.have += uint64(len(p))
+	d.have += uint32(len(p))
 	return nil
 }
 
 // meta builds d's sidecar.
 func (s *shard) meta(d *dump, now time.Time) *store.Meta {
+	host := d.host()
 	m := &store.Meta{
-		Host: d.host, HostDir: store.SanitizeName(d.host), Label: d.label,
-		BootID: hex.EncodeToString(d.key.boot[:]), DumpSeq: d.key.seq, Release: d.release,
-		Reason: d.reason.String(), ReasonCode: uint8(d.reason), ReasonText: d.text,
-		FirstPacket: d.first.UTC(), LastPacket: d.last.UTC(), StoredAt: now.UTC(),
-		Source: d.src.String(), Packets: d.packets, Duplicates: d.dups, Conflicts: d.conflicts,
-		Pieces: d.count, Copies: d.copies, TotalLen: d.total, ReceivedLen: d.have,
-		Missing: d.ranges.Missing(d.total), Complete: d.have == uint64(d.total),
+		Host: host, HostDir: store.SanitizeName(host), Label: d.label(),
+		BootID: hex.EncodeToString(d.key.boot[:]), DumpSeq: d.key.seq, Release: d.release(),
+		Reason: d.reason.String(), ReasonCode: uint8(d.reason), ReasonText: d.text(),
+		FirstPacket: time.Unix(0, d.first).UTC(), LastPacket: time.Unix(0, d.last).UTC(), StoredAt: now.UTC(),
+		Source: d.src.String(), Packets: d.packets, Duplicates: d.dups, Conflicts: uint64(d.conflicts),
+		Pieces: d.count, Copies: d.copies, TotalLen: d.total, ReceivedLen: uint64(d.have),
+		Missing: d.ranges.Missing(d.total), Complete: d.have == d.total,
 		Flags: uint16(d.flags), Truncated: d.flags&wire.FlagTruncated != 0,
 		Prefixed: d.flags&wire.FlagPrefixed != 0,
 	}
 	if m.Missing == nil {
 		m.Missing = []ranges.Range{}
 	}
-	m.MissingBytes = uint64(d.total) - d.have
+	m.MissingBytes = uint64(d.total - d.have)
 	if d.timeNS != 0 {
 		t := time.Unix(0, int64(d.timeNS)).UTC()
 		m.DumpTime = &t
@@ -408,7 +454,7 @@ type storeJob struct {
 	m                 *store.Meta
 	dumpTime          time.Time
 	src               store.LogSource
-	have              uint64
+	have              uint32
 	logPath, metaPath string
 	named             bool // logPath's name is reserved to the dump (its last store failed)
 	// A dump in the spool: its pieces, read back by the store worker
@@ -464,8 +510,8 @@ func (s *shard) finalize(d *dump, now time.Time) bool {
 func (s *shard) snapshot(d *dump, now time.Time) (*storeJob, bool) {
 	if d.fe != nil {
 		if err := d.fe.flush(s); err != nil {
-			s.logErr(now, "cannot write temporary file; will retry", "host", d.host, "err", err)
-			d.retryAt = now.Add(time.Second)
+			s.logErr(now, "cannot write temporary file; will retry", "host", d.host(), "err", err)
+			d.retryAt = s.e.mono(now.Add(time.Second))
 			return nil, false
 		}
 	}
@@ -474,18 +520,18 @@ func (s *shard) snapshot(d *dump, now time.Time) (*storeJob, bool) {
 		if s.spool.Unflushed(last.seg, int64(last.off)+int64(last.n)) {
 			if err := s.spool.Flush(); err != nil {
 				s.e.metrics.StoreErrors.WithLabelValues("write").Inc()
-				s.logErr(now, "cannot write the spool; will retry", "host", d.host, "err", err)
-				d.retryAt = now.Add(time.Second)
+				s.logErr(now, "cannot write the spool; will retry", "host", d.host(), "err", err)
+				d.retryAt = s.e.mono(now.Add(time.Second))
 				return nil, false
 			}
 		}
 	}
-	src := store.LogSource{Tmp: d.tmp, Moved: d.logMoved}
+	src := store.LogSource{Tmp: d.tmp(), Moved: d.logMoved}
 	if d.mem != nil {
 		src.Mem = d.mem[:d.total]
 	}
 	m := s.meta(d, now)
-	job := &storeJob{s: s, d: d, m: m, dumpTime: d.first, src: src, have: d.have,
+	job := &storeJob{s: s, d: d, m: m, dumpTime: time.Unix(0, d.first), src: src, have: d.have,
 		logPath: d.logPath, metaPath: d.metaPath, named: d.named}
 	if m.DumpTime != nil {
 		job.dumpTime = *m.DumpTime
@@ -684,7 +730,8 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 	s.running--
 	if r.moved { // the temporary file is the stored log now: keep it
 		s.files.close(d)
-		d.tmp, d.logMoved = "", true
+		d.clearTmp()
+		d.logMoved = true
 	}
 	d.named = r.named
 	if r.tmp != "" && (d.removed || job.m.Complete || r.err != nil && !errors.Is(r.err, store.ErrSkip)) {
@@ -693,17 +740,17 @@ func (s *shard) applyResult(r storeResult, now time.Time) {
 	}
 	if r.err != nil && !errors.Is(r.err, store.ErrSkip) {
 		d.logPath, d.metaPath = r.logPath, r.metaPath
-		s.logErr(now, "cannot store dump; will retry", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
-		d.retryAt = now.Add(time.Second)
+		s.logErr(now, "cannot store dump; will retry", "host", d.host(), "dump_seq", d.key.seq, "err", r.err)
+		d.retryAt = s.e.mono(now.Add(time.Second))
 		if d.removed {
 			if len(s.draining) <= s.cap {
 				return // kept in draining: the sweeps retry it
 			}
 			s.undrain(d)
 			if r.moved {
-				s.e.log.Error("dump evicted: its complete log is stored, its sidecar is not", "host", d.host, "dump_seq", d.key.seq, "log", r.logPath, "err", r.err)
+				s.e.log.Error("dump evicted: its complete log is stored, its sidecar is not", "host", d.host(), "dump_seq", d.key.seq, "log", r.logPath, "err", r.err)
 			} else {
-				s.e.log.Error("dump lost: evicted and not storable", "host", d.host, "dump_seq", d.key.seq, "err", r.err)
+				s.e.log.Error("dump lost: evicted and not storable", "host", d.host(), "dump_seq", d.key.seq, "err", r.err)
 			}
 			s.unname(d)
 			s.freeRegion(d)
@@ -768,14 +815,15 @@ func (s *shard) undrain(d *dump) {
 // idle for cfg.Retain.
 func (s *shard) sweep(now time.Time) {
 	idle, retain := s.e.cfg.Idle, s.e.cfg.Retain
+	mnow := s.e.mono(now)
 	var bk int64
 	s.done.expire(now, retain)
 	for d := s.lru.prev; d != &s.lru; {
 		prev := d.prev
-		age := now.Sub(d.seen)
+		age := time.Duration(mnow - d.seen)
 		switch {
 		case d.storing:
-		case d.dirty && !now.Before(d.retryAt) && (age >= idle || d.have == uint64(d.total)):
+		case d.dirty && d.retryDue(mnow) && (age >= idle || d.have == d.total):
 			s.finalize(d, now)
 		case !d.dirty && age >= retain:
 			s.remove(d)
@@ -786,7 +834,7 @@ func (s *shard) sweep(now time.Time) {
 		d = prev
 	}
 	for _, d := range s.draining { // evicted dumps whose store failed: retry
-		if !d.storing && !now.Before(d.retryAt) {
+		if !d.storing && d.retryDue(mnow) {
 			s.finalize(d, now)
 		}
 		bk += d.memBytes()
@@ -827,7 +875,7 @@ func (s *shard) flushAll(now time.Time) {
 	}
 	s.wait(now)
 	for _, d := range s.draining {
-		s.e.log.Error("dump lost: evicted and not storable", "host", d.host, "dump_seq", d.key.seq, "log", d.logPath)
+		s.e.log.Error("dump lost: evicted and not storable", "host", d.host(), "dump_seq", d.key.seq, "log", d.logPath)
 		s.undrain(d)
 		s.unname(d)
 		s.freeRegion(d)
@@ -855,5 +903,9 @@ func (s *shard) closeSpool(now time.Time) {
 }
 
 func (d *dump) memBytes() int64 {
-	return int64(unsafe.Sizeof(*d)) + int64(len(d.host)+len(d.release)+len(d.label)+len(d.text)+len(d.logPath)+len(d.metaPath)+len(d.tmp)) + int64(d.ranges.MemBytes()) + int64(unsafe.Sizeof(dumpKey{})) + 16 // map entry: key, pointer, overhead
+	n := int64(unsafe.Sizeof(*d)) + int64(len(d.strs)+len(d.logPath)+len(d.metaPath)) + int64(d.ranges.MemBytes()) + int64(unsafe.Sizeof(dumpKey{})) + 16 // map entry: key, pointer, overhead
+	if d.tf != nil {
+		n += int64(unsafe.Sizeof(*d.tf)) + int64(len(d.tf.path))
+	}
+	return n
 }

@@ -115,8 +115,8 @@ func TestSpoolPartialMovesToOwnFile(t *testing.T) {
 		t.Fatalf("events %+v", ev)
 	}
 	sd := h.e.shards[0].table.get(keyOf(mustDecode(t, pk[0])))
-	if sd.spooled || !sd.ext.empty() || !strings.HasPrefix(sd.tmp, inflight+"/") {
-		t.Fatalf("after the partial store: in the spool %v, %d extents, temporary file %q", sd.spooled, sd.ext.n, sd.tmp)
+	if sd.spooled || !sd.ext.empty() || !strings.HasPrefix(sd.tmp(), inflight+"/") {
+		t.Fatalf("after the partial store: in the spool %v, %d extents, temporary file %q", sd.spooled, sd.ext.n, sd.tmp())
 	}
 	if n, _ := h.e.shards[0].spool.Stats(); n != 1 {
 		t.Fatalf("%d spool segments held, want only the current one", n)

@@ -267,11 +267,11 @@ func TestStoreFailures(t *testing.T) {
 				t.Fatal("stored despite the failure")
 			}
 			sd := h.e.shards[0].table.get(keyOf(mustDecode(t, packets(t, d, 500)[0])))
-			if tc.name == "sidecar" && (sd.tmp == "" || sd.logMoved) {
-				t.Fatalf("temporary file %q, moved %v after a failed sidecar", sd.tmp, sd.logMoved)
+			if tc.name == "sidecar" && (sd.tmp() == "" || sd.logMoved) {
+				t.Fatalf("temporary file %q, moved %v after a failed sidecar", sd.tmp(), sd.logMoved)
 			}
-			if tc.name == "syncdir" && (sd.tmp != "" || !sd.logMoved) {
-				t.Fatalf("temporary file %q, moved %v after a failed directory fsync", sd.tmp, sd.logMoved)
+			if tc.name == "syncdir" && (sd.tmp() != "" || !sd.logMoved) {
+				t.Fatalf("temporary file %q, moved %v after a failed directory fsync", sd.tmp(), sd.logMoved)
 			}
 			tc.fail(mfs).Store(false)
 			h.now = h.now.Add(2 * time.Second)
