@@ -19,7 +19,10 @@
 # the run (Udp RcvbufErrors and InErrors from /proc/net/snmp, the
 # per-CPU backlog drops from /proc/net/softnet_stat, and the socket's own
 # drop counter from /proc/net/udp), the dumps loadgen --verify found
-# complete and byte-exact, the catcher's peak RSS (VmHWM), how long the
+# complete and byte-exact, the catcher's peak RSS (VmHWM), the largest
+# queue on its socket seen while the sender ran (rx_queue of
+# /proc/net/udp, sampled every 0.1 s, against the buffer the kernel
+# reports: how close the storm came to a drop), how long the
 # sender took and how long until every dump was stored, the catcher's CPU
 # time, the CPU time other processes took on CPU 0 and CPU 1 while the
 # sender ran (cpu0_others_s, cpu1_others_s: more than a few hundredths
