@@ -31,19 +31,19 @@ import (
 // Config configures an Engine. Zero values take the defaults; negative
 // ones are an error, except MemBytes (negative: no memory buffers).
 type Config struct {
-	Dir          string        // where dumps are stored; default "crashes"
-	Idle         time.Duration // a dump idle this long is stored partial; default 10s
-	Retain       time.Duration // a stored dump's state is kept this long to absorb late copies; default max(6*Idle, 1m)
-	MaxDumps     int           // dumps in the in-flight table; default 65536
-	MaxDumpBytes uint32        // largest total_len accepted; default 16 MiB
-	MaxPerSource int           // dumps in the table per source address; default 64
-	WriteBuffers int           // 32 KiB write-coalescing buffers, over all shards; default 1024
-	OpenFiles    int           // temporary files of dumps in flight kept open, over all shards; default MaxDumps, at most the open-file limit less 256
-	MemBytes     int64         // memory buffers for whole dumps up to 1 MiB (instead of temporary files), over all shards; default 64 MiB, negative: none
-	Shards       int           // worker goroutines; default GOMAXPROCS (at most 16)
-	StoreWorkers int           // goroutines writing finished dumps; fsyncs in parallel share journal commits; default 16
-	FS           store.FS      // default store.OSFS
-	Now          func() time.Time
+	Dir          string           // where dumps are stored; default "crashes"
+	Idle         time.Duration    // a dump idle this long is stored partial; default 10s
+	Retain       time.Duration    // a stored dump's state is kept this long to absorb late copies; default max(6*Idle, 1m)
+	MaxDumps     int              // dumps in the in-flight table; default 65536
+	MaxDumpBytes uint32           // largest total_len accepted; default 16 MiB
+	MaxPerSource int              // dumps in the table per source address; default 64
+	WriteBuffers int              // 32 KiB write-coalescing buffers, over all shards; default 1024
+	OpenFiles    int              // temporary files of dumps in flight kept open, over all shards; default MaxDumps, at most the open-file limit less 256
+	MemBytes     int64            // memory buffers for whole dumps up to 1 MiB (instead of the spool), over all shards; default 16 MiB, negative: none
+	Shards       int              // worker goroutines; default GOMAXPROCS (at most 16)
+	StoreWorkers int              // goroutines writing finished dumps; fsyncs in parallel share journal commits; default 16
+	FS           store.FS         // default store.OSFS
+	Now          func() time.Time // the engine's clock (default time.Now); idle and retain ages count from its reading at NewEngine
 	Logger       *slog.Logger
 	// OnStored is called (from a store worker) after each dump is stored,
 	// with its sidecar and the paths of its log and sidecar.
@@ -109,7 +109,7 @@ func (c *Config) defaults() {
 	}
 	c.OpenFiles = max(min(c.OpenFiles, openFileLimit()-256), 2)
 	if c.MemBytes == 0 {
-		c.MemBytes = 64 << 20
+		c.MemBytes = 16 << 20
 	}
 	if c.Shards == 0 {
 		c.Shards = min(runtime.GOMAXPROCS(0), 16)

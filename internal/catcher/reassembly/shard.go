@@ -3,6 +3,7 @@ package reassembly
 import (
 	"encoding/hex"
 	"errors"
+	"math"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -72,7 +73,7 @@ type dump struct {
 // dump's moved out of the spool). Most dumps never have one: it is kept
 // apart from the dump.
 type tempFile struct {
-	path       string     // "" once it became the log
+	path       string
 	f          store.File // when open (in the shard's fileCache)
 	prev, next *dump      // fileCache LRU
 }
@@ -85,10 +86,11 @@ func (d *dump) tmp() string {
 	return d.tf.path
 }
 
-// setTmp makes path d's temporary file (not open yet).
+// setTmp makes path d's temporary file (not open yet); d has none.
 func (d *dump) setTmp(path string) { d.tf = &tempFile{path: path} }
 
-// clearTmp forgets d's temporary file, which is closed.
+// clearTmp forgets d's temporary file, which files.close has closed
+// (else its descriptor and its fileCache links would be lost).
 func (d *dump) clearTmp() { d.tf = nil }
 
 // host returns the dump's host name (from its key).
@@ -215,7 +217,9 @@ func (s *shard) handle(p *wire.Packet, raw []byte, src netip.AddrPort, at, now t
 		// Fields every packet of a dump carries alike differ: the first
 		// packet's are kept, and this one's bytes still belong at its
 		// offset of the same log (same key, same total_len).
-		d.conflicts++
+		if d.conflicts < math.MaxUint32 { // saturates: there is no room for 64 bits
+			d.conflicts++
+		}
 	}
 	d.packets++
 	d.last, d.seen = at.UnixNano(), s.e.mono(now)
