@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netoops/netoops/internal/catcher/spool"
 	"github.com/netoops/netoops/internal/lockedbuf"
 	"github.com/netoops/netoops/pkg/wire"
 )
@@ -222,7 +223,25 @@ func TestKilledWithDumpsInFlight(t *testing.T) {
 	waitFor(t, "the packets received", func() bool {
 		return metricValue(t, m1, "netoops_catcher_packets_received_total") == float64(len(ps)+len(pf)+len(pp))
 	})
-	time.Sleep(100 * time.Millisecond) // the socket read empty: the spool's buffer is written out
+	// The socket read empty, the spool's buffer is written out: one
+	// record (a 32-byte header and the packet) per piece that brought new
+	// bytes, the first of its two copies, after the segment's 16-byte
+	// magic.
+	var recs int64
+	for _, p := range append(append(append([][]byte{}, ps...), pf...), pp...) {
+		recs += int64(spool.RecordHeaderLen + len(p))
+	}
+	want := 16 + recs/2
+	waitFor(t, "the spool written out", func() bool {
+		segs, _ := filepath.Glob(filepath.Join(dir, ".inflight", "*"+spool.Suffix))
+		var n int64
+		for _, f := range segs {
+			if fi, err := os.Stat(f); err == nil {
+				n += fi.Size()
+			}
+		}
+		return n == want
+	})
 	c1.Process.Signal(syscall.SIGKILL)
 	c1.Wait()
 	b, _ := os.ReadFile(filepath.Join(dir, "events.jsonl"))

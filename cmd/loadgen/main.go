@@ -421,6 +421,9 @@ func sink(ctx context.Context, c *config) error {
 	}
 	fmt.Fprintln(os.Stderr, "loadgen: sink listening on", conn.LocalAddr())
 	err = source.ReadBatches(conn, func(ps [][]byte, _ []netip.AddrPort) {
+		if len(ps) == 0 { // the end of a burst
+			return
+		}
 		now := time.Now().UnixNano()
 		if first.Load() == 0 {
 			first.Store(now)

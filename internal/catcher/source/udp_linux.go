@@ -147,7 +147,11 @@ func queued(fd uintptr) int {
 
 // ReadBatches calls fn with each batch of datagrams one recvmmsg call
 // returns, until c is closed. The slices are reused for the next batch.
-// bl, if not nil, is told when the socket has a backlog and when not.
+// A batch shorter than the slices' capacity means the socket was read
+// empty; when it is found empty right after a full batch, fn is called
+// with an empty batch, so that it always learns of the end of a burst
+// (the catcher writes out its spool buffer then). bl, if not nil, is told
+// when the socket has a backlog and when not.
 func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort), bl *Backlog) error {
 	rc, err := c.SyscallConn()
 	if err != nil {
@@ -170,6 +174,7 @@ func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort), 
 	var errno syscall.Errno
 	spins := 0
 	busy := false
+	full := false // the last batch filled the slices
 	setBusy := func(b bool) {
 		if bl != nil && b != busy {
 			busy = b
@@ -192,6 +197,7 @@ func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort), 
 			if e != unix.EAGAIN && e != unix.EWOULDBLOCK {
 				n, errno = int(r), e
 				spins = 0
+				full = e == 0 && n == batchLen
 				if bl != nil && e == 0 {
 					if n < batchLen {
 						setBusy(false) // read empty
@@ -204,6 +210,10 @@ func ReadBatches(c *net.UDPConn, fn func(pkts [][]byte, srcs []netip.AddrPort), 
 				return true
 			}
 			setBusy(false)
+			if full { // read empty after a full batch: say so
+				n, errno, full = 0, 0, false
+				return true
+			}
 			if spins >= maxSpins {
 				return false
 			}
