@@ -12,9 +12,13 @@
  *
  * netoops's own code, while dumping, allocates and frees nothing, defers
  * nothing to a work item, takes no lock but a device's transmit queue lock
- * (with a trylock) and bounds every wait, per packet and per target. It
- * calls into the device's driver (ndo_start_xmit(), and NAPI poll for
- * transmit completions) as netpoll does; what the driver does there is the
+ * (with a trylock) and bounds every wait, per packet and per target. One
+ * exception, never while a panic is in progress: the oops that ends a
+ * test dump which faulted completes the test's writer (taking the
+ * completion's and the scheduler's locks) and drops the faulted thread's
+ * reference to the test, which may free it. netoops calls into the
+ * device's driver (ndo_start_xmit(), and NAPI poll for transmit
+ * completions) as netpoll does; what the driver does there is the
  * driver's: the documentation's "The crash path" says what that means.
  *
  * - The configuration is one immutable snapshot published with RCU;
@@ -529,7 +533,13 @@ static bool netoops_wait_step(struct netoops_dump *d,
  * recording it before it releases it (netoops_unhold()). A panic takes
  * over a hold that is not in the driver with a compare-and-exchange to 0
  * and releases it itself: the dump that held it then fails its next
- * step and releases nothing.
+ * step and releases nothing. Between a trylock (or the NAPI poll_owner
+ * cmpxchg) and netoops_hold(), and between netoops_unhold() and the
+ * unlock, a lock is held with no record, as it is during the probes of
+ * netoops_txqs_free() and netoops_napi_pollable(). A panic that stops a
+ * CPU there finds what it finds for a holder stopped inside the driver:
+ * that queue's trylock fails (and the NAPI instances serving it are not
+ * polled), or that NAPI instance is not polled.
  */
 static void netoops_hold(struct netoops_dump *d, atomic_long_t *hold,
 			 void *p)
@@ -624,6 +634,11 @@ static void netoops_take_over(struct netoops_dump *o)
 	int cpu = smp_processor_id();
 	unsigned long v;
 
+	/*
+	 * kmsg_dump() calls dumpers inside an RCU read-side section: the
+	 * held devices cannot be freed under us, even if a holder still
+	 * running elsewhere lets go of them.
+	 */
 	v = atomic_long_read(&o->hold_txq);
 	if (v & NETOOPS_IN_DRIVER) {
 		struct netdev_queue *q = (void *)(v & ~NETOOPS_IN_DRIVER);
@@ -901,6 +916,12 @@ static int netoops_xmit(struct netoops_dump *d, struct net_device *dev,
 		for (k = 0; k < n; k++) {
 			struct netdev_queue *txq;
 
+			/*
+			 * Stopped (another dump took over, or a writer): end
+			 * here, as at the next wait step.
+			 */
+			if (k && !netoops_still_owner(d))
+				return -ECANCELED;
 			i = (cpu + k) % n;
 			txq = netdev_get_tx_queue(dev, i);
 			if (netoops_txq_blocked(txq))
@@ -1431,7 +1452,12 @@ static bool netoops_dump_faulted(void)
 		    d->level != level)
 			continue;
 		netoops_unwind(d);
-		if (t) {
+		/*
+		 * Not in a panic (an oops inside its dump, in this task):
+		 * complete() wakes the writer through locks a stopped CPU may
+		 * hold. The writer then stays blocked, as does everything else.
+		 */
+		if (t && !panic_in_progress()) {
 			t->result = -EIO;
 			complete(&t->done);
 			/* The test thread's reference: it never returns. */
