@@ -393,8 +393,9 @@ enum netoops_fault_site {
  * (Documentation/fault-injection/): make a dump oops, or with stall_ms
  * set spin that long with interrupts off, where it holds a device's
  * transmit lock (xmit), where the driver has it (driver: just before
- * ndo_start_xmit()), or where it holds a NAPI instance (poll): a fault or
- * a stuck driver inside a dump, for testing what it leaves behind.
+ * ndo_start_xmit(), with bottom halves off as the driver runs), or where
+ * it holds a NAPI instance (poll): a fault or a stuck driver inside a
+ * dump, for testing what it leaves behind.
  */
 struct netoops_fault {
 	const char		*name;
@@ -883,9 +884,9 @@ static netdev_tx_t netoops_xmit_queue(struct netoops_dump *d,
 	    netoops_enter_driver(&d->hold_txq, txq)) {
 		bool bh;
 
-		netoops_fault(NETOOPS_FAULT_DRIVER);
 		skb_set_queue_mapping(skb, i);
 		bh = netoops_driver_bh_off();
+		netoops_fault(NETOOPS_FAULT_DRIVER);
 		status = netdev_start_xmit(skb, dev, txq, false);
 		netoops_driver_bh_on(bh);
 		netoops_leave_driver(&d->hold_txq, txq);

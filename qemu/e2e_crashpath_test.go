@@ -601,6 +601,37 @@ fail "no panic"
 	s.note("oopses inside a test dump (holding eth0's transmit lock, then its NAPI instance) and inside an oops dump: config, test dumps, ping and %d-byte panic dump fine", len(log))
 }
 
+// TestFaultInDriverCall: an oops inside the driver call of a test dump
+// (fail_netoops_driver: where ndo_start_xmit() runs, bottom halves off)
+// counts as one in interrupt context, as driver/netoops.rst's
+// Limitations say: the kernel panics ("Fatal exception in interrupt"),
+// and the panic is dumped whole through the same device, whose transmit
+// lock the oops released when it ended the faulted dump.
+func TestFaultInDriverCall(t *testing.T) {
+	s := begin(t, "fault-in-driver-call")
+	cat, ports := s.catcher("catcher", nil, "127.0.0.1")
+	vm := s.boot(armFault+setTarget+`
+echo 0 > /proc/sys/kernel/panic_on_oops
+known 20 drvfault
+snapshot before
+arm driver 1 0
+mark "E2E-CRASH"
+echo 1 > $P/test
+sleep 60
+fail "no panic"
+`, guestOpts{env: map[string]string{"E2E_PORT": itoa(ports[0])}})
+	ev, evs := s.panicDump(cat, 120*time.Second)
+	s.waitExit(vm)
+	console := vm.ReadConsole()
+	for _, want := range []string{"FAULT_INJECTION: forcing a failure", "RIP: 0010:netoops_", "Fatal exception in interrupt"} {
+		if !strings.Contains(console, want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+	log := s.checkDump(ev, "panic", s.upload("before"), console, "drvfault", 20, "Kernel panic - not syncing: Fatal exception in interrupt")
+	s.note("an oops inside a test dump's driver call panics (in interrupt context); dumps %s, %d-byte panic dump whole", eventList(evs), len(log))
+}
+
 var lastDumpRE = regexp.MustCompile(`last_dump_us=(\d+) bytes=(\d+)`)
 
 // TestDumpTime measures last_dump_us for a test dump of a 1 MiB log with
