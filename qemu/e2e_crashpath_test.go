@@ -623,7 +623,10 @@ fail "no panic"
 	ev, evs := s.panicDump(cat, 120*time.Second)
 	s.waitExit(vm)
 	console := vm.ReadConsole()
-	for _, want := range []string{"FAULT_INJECTION: forcing a failure", "RIP: 0010:netoops_", "Fatal exception in interrupt"} {
+	if n := strings.Count(console, "FAULT_INJECTION: forcing a failure"); n != 1 {
+		t.Errorf("the fault fired %d times, want once", n)
+	}
+	for _, want := range []string{"RIP: 0010:netoops_", "Fatal exception in interrupt"} {
 		if !strings.Contains(console, want) {
 			t.Errorf("console lacks %q", want)
 		}
