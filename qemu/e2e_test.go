@@ -325,9 +325,31 @@ func (s *scenario) guestFailures(vm *VM) {
 		}
 	}
 	if debugKernel() {
-		for _, l := range Splats(console) {
-			s.t.Errorf("debug kernel splat (see %s): %s", vm.Console, l)
+		s.splats(vm, console)
+	}
+}
+
+// splats fails the test for each report of the debug kernel's checkers
+// that names netoops, and logs the kernel's own (see Splats): with the
+// report in full either way, since the console may not outlive the run.
+func (s *scenario) splats(vm *VM, console string) {
+	s.t.Helper()
+	var own []string
+	for _, sp := range Splats(console) {
+		report := strings.Join(sp.Lines, "\n")
+		if sp.Netoops {
+			s.t.Errorf("debug kernel splat naming netoops (see %s): %s\n%s", vm.Console, sp.Line, report)
+			continue
 		}
+		s.t.Logf("debug kernel report of the kernel's own, no netoops function in it (see %s):\n%s", vm.Console, report)
+		if sp.Lockdep() {
+			own = append(own, sp.Line+" (lockdep off for the rest of the boot)")
+		} else {
+			own = append(own, sp.Line)
+		}
+	}
+	if len(own) > 0 {
+		s.note("the kernel's own debug reports, not naming netoops: %s", strings.Join(own, "; "))
 	}
 }
 

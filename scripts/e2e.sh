@@ -8,8 +8,9 @@
 #
 # Then a subset of the suite (E2E_DEBUG_RUN) on 7.2's debug kernel
 # (out/kernel/7.2/bzImage-debug: lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP,
-# DEBUG_NET, KASAN), where any report of those checkers fails the
-# scenario (qemu/splat.go), into out/e2e/7.2-debug/.
+# DEBUG_NET, KASAN), where a report of those checkers that names netoops
+# fails the scenario and the kernel's own are logged (qemu/splat.go), into
+# out/e2e/7.2-debug/.
 #
 # Environment: E2E_BASES (default "6.12 7.2"), E2E_RUN (a go test -run
 # pattern), E2E_PARALLEL (guests at once, default 2), E2E_TIMEOUT (each
