@@ -88,3 +88,15 @@ func TestStormCapped(t *testing.T) {
 		}
 	}
 }
+
+// A dump of the load generator (cmd/loadgen): 128 KiB of synthetic
+// lines without a prefix, then its panic line; a crash storm stores
+// thousands of them.
+func BenchmarkExtractLoadgen128KiB(b *testing.B) {
+	var log []byte
+	for i := 0; len(log) < 128<<10; i++ {
+		log = fmt.Appendf(log, "[%5d.%06d] loadgen: synthetic kernel log line %d of a netoops load test\n", i/1000, i%1000*997, i)
+	}
+	log = append(log[:128<<10-50], "Kernel panic - not syncing: sysrq triggered crash\n"...)
+	benchExtract(b, log, nil)
+}

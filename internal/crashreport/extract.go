@@ -151,14 +151,26 @@ func Extract(log []byte, missing []Range) Result {
 // isPrecursor: lines printed just before a report's header, which belong
 // to the report.
 func isPrecursor(t []byte) bool {
-	return bytes.HasPrefix(t, []byte("------------[ cut here ]------------")) ||
-		bytes.HasPrefix(t, []byte("=========================")) ||
-		bytes.HasPrefix(t, []byte("kernel tried to execute NX-protected page")) ||
-		bytes.HasPrefix(t, []byte("unable to execute userspace code")) ||
-		bytes.HasPrefix(t, []byte("Unable to handle kernel")) ||
-		bytes.HasPrefix(t, []byte("list_add corruption")) ||
-		bytes.HasPrefix(t, []byte("list_del corruption")) ||
-		bytes.HasPrefix(t, []byte("usercopy: Kernel memory"))
+	if len(t) == 0 {
+		return false
+	}
+	switch t[0] { // called for every line outside a report
+	case '-':
+		return bytes.HasPrefix(t, []byte("------------[ cut here ]------------"))
+	case '=':
+		return bytes.HasPrefix(t, []byte("========================="))
+	case 'k':
+		return bytes.HasPrefix(t, []byte("kernel tried to execute NX-protected page"))
+	case 'u':
+		return bytes.HasPrefix(t, []byte("unable to execute userspace code")) ||
+			bytes.HasPrefix(t, []byte("usercopy: Kernel memory"))
+	case 'U':
+		return bytes.HasPrefix(t, []byte("Unable to handle kernel"))
+	case 'l':
+		return bytes.HasPrefix(t, []byte("list_")) && (bytes.HasPrefix(t[5:], []byte("add corruption")) ||
+			bytes.HasPrefix(t[5:], []byte("del corruption")))
+	}
+	return false
 }
 
 type traceState uint8

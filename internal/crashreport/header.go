@@ -134,8 +134,8 @@ func parseHeader(t []byte) (header, bool) {
 			return header{kind: KindDoubleFault, stem: "PANIC: double fault"}, true
 		}
 	case 'l':
-		if bytes.HasPrefix(t, []byte("list_add corruption")) || bytes.HasPrefix(t, []byte("list_del corruption")) ||
-			bytes.HasPrefix(t, []byte("list_add double add")) {
+		if bytes.HasPrefix(t, []byte("list_")) && (bytes.HasPrefix(t[5:], []byte("add corruption")) ||
+			bytes.HasPrefix(t[5:], []byte("del corruption")) || bytes.HasPrefix(t[5:], []byte("add double add"))) {
 			return header{kind: KindListCorruption, stem: "BUG: corrupted list", announces: true}, true
 		}
 	case 'g', 'd', 'i', 's':
@@ -153,9 +153,18 @@ func parseHeader(t []byte) (header, bool) {
 // overflow: 20 byte write of buffer size 16" and "memcpy: detected
 // field-spanning write (size 20) of single field ...", printed before the
 // WARNING or BUG they come with.
+// fortifyName: the bytes of a function name in a fortify message (a
+// symbol's, without '.'). A table, since parseFortify looks at most lines.
+var fortifyName = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = isSymbolByte(byte(c)) && c != '.'
+	}
+	return t
+}()
+
 func parseFortify(t []byte) (header, bool) {
-	i := 0
-	for i < len(t) && i < 32 && isSymbolByte(t[i]) && t[i] != '.' {
+	i, n := 0, min(len(t), 32)
+	for i < n && fortifyName[t[i]] {
 		i++
 	}
 	rest := t[i:]

@@ -216,29 +216,27 @@ func timestampLen(b []byte) int {
 	if len(b) < 4 || b[0] != '[' {
 		return 0
 	}
+	b = b[:min(len(b), 32)]
 	i := 1
 	for i < len(b) && b[i] == ' ' {
 		i++
 	}
-	digits, dot := 0, false
-	for i < len(b) && i < 32 {
-		c := b[i]
-		switch {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == '.' && !dot:
-			dot = true
-		case c == ']':
-			if digits > 0 && dot {
-				return i + 1
-			}
-			return 0
-		default:
-			return 0
-		}
+	secs := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
 		i++
 	}
-	return 0
+	if i >= len(b) || b[i] != '.' {
+		return 0
+	}
+	i++
+	micros := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i >= len(b) || b[i] != ']' || micros-1 == secs && i == micros {
+		return 0
+	}
+	return i + 1
 }
 
 // callerLen is the length of a leading "[    T123]" or "[  C1]", or 0.
