@@ -601,17 +601,25 @@ static void netoops_lost_txq(struct netdev_queue *txq)
 	preempt_enable();
 }
 
-/* Undo what the dump of this context held: it faulted inside. */
+/*
+ * Undo what the dump of this context held: it faulted inside. What the
+ * driver has (the fault was inside ndo_start_xmit() or a NAPI poll, which
+ * may have left its ring halfway updated) stays taken, as at a take-over:
+ * such a fault is in interrupt context (netoops_driver_bh_off()), so a
+ * panic follows, and its dump does not send through that queue (its
+ * trylock fails) nor, from this CPU, through that device (it is inside
+ * one of its NAPI polls).
+ */
 static void netoops_unwind(struct netoops_dump *d)
 {
 	unsigned long v;
 
 	v = atomic_long_xchg(&d->hold_txq, 0);
-	if (v)
-		netoops_release_txq((void *)(v & ~NETOOPS_IN_DRIVER), false);
+	if (v && !(v & NETOOPS_IN_DRIVER))
+		netoops_release_txq((void *)v, false);
 	v = atomic_long_xchg(&d->hold_napi, 0);
-	if (v)
-		netoops_release_napi((void *)(v & ~NETOOPS_IN_DRIVER));
+	if (v && !(v & NETOOPS_IN_DRIVER))
+		netoops_release_napi((void *)v);
 }
 
 static bool netoops_holds(struct netoops_dump *d)
