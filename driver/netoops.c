@@ -773,6 +773,22 @@ static void netoops_driver_bh_on(bool bh)
 		_local_bh_enable();
 }
 
+/*
+ * Run the softirqs that the driver calls of a test dump raised (they run
+ * with interrupts off, and netoops_driver_bh_on() leaves them pending)
+ * rather than leave them for the next interrupt on this CPU, or for a CPU
+ * going idle with softirq work pending. Only from the test dump's kernel
+ * thread, with interrupts on: an oops dump runs in a context that has just
+ * faulted, a panic with interrupts off.
+ */
+static void netoops_run_softirqs(void)
+{
+	if (panic_in_progress())
+		return;
+	local_bh_disable();
+	local_bh_enable();
+}
+
 /* Poll @napi for transmit completions (budget 0), as netpoll does. */
 static void netoops_poll_one(struct netoops_dump *d, struct napi_struct *napi,
 			     int cpu)
@@ -1292,8 +1308,10 @@ static long netoops_send_dump(struct netoops_dump *d, const char *text)
 				}
 				if (irqs_off)
 					touch_nmi_watchdog();
-				else if (d->test)
+				else if (d->test) {
+					netoops_run_softirqs();
 					cond_resched();
+				}
 				/*
 				 * Writers free nt and the log only after
 				 * bumping netoops_stop and a grace period.
@@ -2600,6 +2618,7 @@ static int netoops_test_thread(void *arg)
 	struct netoops_test *t = arg;
 
 	t->result = netoops_dump(NETOOPS_REASON_TEST, "netoops test dump", t);
+	netoops_run_softirqs();
 	complete(&t->done);
 	netoops_test_put(t);
 	module_put_and_kthread_exit(0);
