@@ -537,7 +537,7 @@ static bool netoops_wait_step(struct netoops_dump *d,
  * step and releases nothing. Between a trylock (or the NAPI poll_owner
  * cmpxchg) and netoops_hold(), and between netoops_unhold() and the
  * unlock, a lock is held with no record, as it is during the probes of
- * netoops_txqs_free() and netoops_napi_pollable(). A panic that stops a
+ * netoops_txqs_free() and netoops_poll(). A panic that stops a
  * CPU there finds what it finds for a holder stopped inside the driver:
  * that queue's trylock fails (and the NAPI instances serving it are not
  * polled), or that NAPI instance is not polled.
@@ -726,31 +726,6 @@ static bool netoops_queues_have_napi(struct net_device *dev)
 }
 
 /*
- * Whether this CPU may poll @napi: drivers take a queue's transmit lock in
- * its transmit completion, so every queue @napi serves must have its lock
- * free (a CPU that panic() stopped may hold one forever). A NAPI instance
- * that serves no transmit queue has no completions for netoops.
- */
-static bool netoops_napi_pollable(struct net_device *dev,
-				  struct napi_struct *napi)
-{
-	bool serves = false;
-	unsigned int i;
-
-	for (i = 0; i < dev->real_num_tx_queues; i++) {
-		struct netdev_queue *txq = netdev_get_tx_queue(dev, i);
-
-		if (netoops_txq_napi(txq) != napi)
-			continue;
-		if (!__netif_tx_trylock(txq))
-			return false;
-		__netif_tx_unlock(txq);
-		serves = true;
-	}
-	return serves;
-}
-
-/*
  * Calls into the driver run with bottom halves off, as the stack's own
  * transmit path and NAPI polls do (drivers count on it, for example for
  * per-CPU socket buffer caches), unless already in interrupt context.
@@ -813,31 +788,55 @@ static void netoops_poll_one(struct netoops_dump *d, struct napi_struct *napi,
 		netoops_release_napi(napi);
 }
 
+/* The most NAPI instances one poll keeps from polling (see below). */
+#define NETOOPS_MAX_HELD	16
+
 /*
  * Let the driver clean up its transmit rings. Not from inside one of the
- * device's NAPI polls. With the driver's queue-to-NAPI association
- * (netif_queue_set_napi()), each NAPI instance whose queues have their
- * locks free is polled; without one, all of them, and only while no
- * transmit lock of the device is held.
+ * device's NAPI polls. Drivers take a queue's transmit lock in its transmit
+ * completion, and a CPU that panic() stopped may hold one forever: with the
+ * driver's queue-to-NAPI association (netif_queue_set_napi()), one walk of
+ * the queues finds the NAPI instances that serve a queue whose lock is
+ * held, and every other instance is polled (with more than
+ * NETOOPS_MAX_HELD such queues, none is); without one, all of them, and
+ * only while no transmit lock of the device is held. One walk, so that a
+ * step costs O(queues + NAPI instances) on a NIC with a hundred of each.
  */
 static void netoops_poll(struct netoops_dump *d, struct net_device *dev)
 {
+	struct napi_struct *held[NETOOPS_MAX_HELD], *napi;
+	unsigned int i, j, nheld = 0;
 	int cpu = smp_processor_id();
-	struct napi_struct *napi;
 
 	if (netoops_napi_owner(dev, cpu))
 		return;
-	if (netoops_queues_have_napi(dev)) {
-		list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
-			if (netoops_napi_pollable(dev, napi))
-				netoops_poll_one(d, napi, cpu);
-		}
+	if (!netoops_queues_have_napi(dev)) {
+		if (!netoops_txqs_free(dev))
+			return;
+		list_for_each_entry_rcu(napi, &dev->napi_list, dev_list)
+			netoops_poll_one(d, napi, cpu);
 		return;
 	}
-	if (!netoops_txqs_free(dev))
-		return;
-	list_for_each_entry_rcu(napi, &dev->napi_list, dev_list)
-		netoops_poll_one(d, napi, cpu);
+	for (i = 0; i < dev->real_num_tx_queues; i++) {
+		struct netdev_queue *txq = netdev_get_tx_queue(dev, i);
+
+		napi = netoops_txq_napi(txq);
+		if (!napi)
+			continue;
+		if (__netif_tx_trylock(txq)) {
+			__netif_tx_unlock(txq);
+			continue;
+		}
+		if (nheld == ARRAY_SIZE(held))
+			return;
+		held[nheld++] = napi;
+	}
+	list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
+		for (j = 0; j < nheld && held[j] != napi; j++)
+			;
+		if (j == nheld)
+			netoops_poll_one(d, napi, cpu);
+	}
 }
 
 /*
