@@ -384,18 +384,20 @@ enum netoops_fault_site {
 	NETOOPS_FAULT_XMIT,
 	NETOOPS_FAULT_DRIVER,
 	NETOOPS_FAULT_POLL,
+	NETOOPS_FAULT_NAPI,
 	NETOOPS_NR_FAULTS,
 };
 
 #ifdef CONFIG_NETOOPS_FAULT_INJECTION
 /*
- * debugfs fail_netoops_xmit/, fail_netoops_driver/ and fail_netoops_poll/
- * (Documentation/fault-injection/): make a dump oops, or with stall_ms
- * set spin that long with interrupts off, where it holds a device's
- * transmit lock (xmit), where the driver has it (driver: just before
- * ndo_start_xmit(), with bottom halves off as the driver runs), or where
- * it holds a NAPI instance (poll): a fault or a stuck driver inside a
- * dump, for testing what it leaves behind.
+ * debugfs fail_netoops_xmit/, fail_netoops_driver/, fail_netoops_poll/
+ * and fail_netoops_napi/ (Documentation/fault-injection/): make a dump
+ * oops, or with stall_ms set spin that long with interrupts off, where it
+ * holds a device's transmit lock (xmit), where the driver has it (driver:
+ * just before ndo_start_xmit(), with bottom halves off as the driver
+ * runs), where it holds a NAPI instance (poll), or where the driver has
+ * that (napi: just before the NAPI poll, bottom halves off): a fault or a
+ * stuck driver inside a dump, for testing what it leaves behind.
  */
 struct netoops_fault {
 	const char		*name;
@@ -408,6 +410,7 @@ static struct netoops_fault netoops_faults[NETOOPS_NR_FAULTS] = {
 	[NETOOPS_FAULT_XMIT]	= { "fail_netoops_xmit", FAULT_ATTR_INITIALIZER },
 	[NETOOPS_FAULT_DRIVER]	= { "fail_netoops_driver", FAULT_ATTR_INITIALIZER },
 	[NETOOPS_FAULT_POLL]	= { "fail_netoops_poll", FAULT_ATTR_INITIALIZER },
+	[NETOOPS_FAULT_NAPI]	= { "fail_netoops_napi", FAULT_ATTR_INITIALIZER },
 };
 
 static void netoops_fault(enum netoops_fault_site site)
@@ -780,6 +783,7 @@ static void netoops_poll_one(struct netoops_dump *d, struct napi_struct *napi,
 	if (netoops_enter_driver(&d->hold_napi, napi)) {
 		bool bh = netoops_driver_bh_off();
 
+		netoops_fault(NETOOPS_FAULT_NAPI);
 		napi->poll(napi, 0);
 		netoops_driver_bh_on(bh);
 		netoops_leave_driver(&d->hold_napi, napi);

@@ -611,21 +611,40 @@ fail "no panic"
 // released the lock when it ended the faulted dump, and the panic dump
 // called into eth0's driver again.
 func TestFaultInDriverCall(t *testing.T) {
-	s := begin(t, "fault-in-driver-call")
+	faultInDriver(t, "fault-in-driver-call", "driver", "transmit")
+}
+
+// TestFaultInDriverPoll (review SF1, SF2): the same with the oops inside
+// eth0's NAPI poll (fail_netoops_napi, reached with eth0's ring run dry):
+// the NAPI instance stays this CPU's, so the panic, on the same CPU, does
+// not call into eth0 at all, and its dump goes out whole through eth1.
+func TestFaultInDriverPoll(t *testing.T) {
+	faultInDriver(t, "fault-in-driver-poll", "napi", "NAPI poll")
+}
+
+// faultInDriver: a test dump on eth0 and eth1 oopses at site, inside a
+// driver call on eth0 (what names the call in the note).
+func faultInDriver(t *testing.T, name, site, what string) {
+	s := begin(t, name)
 	catA, pa := s.catcher("catcher-eth0", nil, "127.0.0.1")
 	catB, pb := s.catcher("catcher-eth1", nil, "127.0.0.1")
+	cmdline, copies := "", ""
+	if site == "napi" {
+		cmdline, copies = ringDry, "echo 16 > $P/copies"
+	}
 	vm := s.boot(armFault+setupEth1+`
 run netoopsctl set 10.0.2.2:$E2E_PORT
 run netoopsctl set --add 10.0.3.2:$E2E_PORT2
 echo 0 > /proc/sys/kernel/panic_on_oops
+`+copies+`
 known 20 drvfault
 snapshot before
-arm driver 1 0
+arm `+site+` 1 0
 mark "E2E-CRASH"
 echo 1 > $P/test
 sleep 60
 fail "no panic"
-`, guestOpts{nics: []NIC{secondNIC}, env: map[string]string{"E2E_PORT": itoa(pa[0]), "E2E_PORT2": itoa(pb[0])}})
+`, guestOpts{cmdline: cmdline, nics: []NIC{secondNIC}, env: map[string]string{"E2E_PORT": itoa(pa[0]), "E2E_PORT2": itoa(pb[0])}})
 	ev, evs := s.panicDump(catB, 120*time.Second)
 	s.waitExit(vm)
 	console := vm.ReadConsole()
@@ -645,10 +664,10 @@ fail "no panic"
 		t.Fatal(err)
 	}
 	if p := eventsFor(aEvs, "panic"); len(p) > 0 {
-		t.Errorf("the panic dump went out through eth0 (%d packets), whose driver call the oops left", p[0].Packets)
+		t.Errorf("the panic dump went out through eth0 (%d packets), whose %s the oops left", p[0].Packets, what)
 	}
-	s.note("an oops inside a test dump's driver call on eth0 panics (in interrupt context); eth0 left alone (dumps %s there), %d-byte panic dump whole through eth1 (dumps %s)",
-		eventList(aEvs), len(log), eventList(evs))
+	s.note("an oops inside a test dump's %s on eth0 panics (in interrupt context); eth0 left alone (dumps %s there), %d-byte panic dump whole through eth1 (dumps %s)",
+		what, eventList(aEvs), len(log), eventList(evs))
 }
 
 var lastDumpRE = regexp.MustCompile(`last_dump_us=(\d+) bytes=(\d+)`)

@@ -69,17 +69,30 @@ func eventsFor(evs []Event, reason string) []Event {
 	return l
 }
 
+// ringDry makes eth0's test dumps poll its NAPI instance: with eth0's
+// transmit interrupts delayed (up to 67 ms) and throttled, the target's 64
+// buffers run out before the driver reaps them in a 16-copy dump. eth1
+// (the second e1000) keeps the defaults (e1000's parameters are per
+// board), so a dump with a target there never needs to poll it.
+const ringDry = "e1000.InterruptThrottleRate=100,3 e1000.TxIntDelay=65535,8 e1000.TxAbsIntDelay=65535,32"
+
 // nmiDuringTestDump: one vCPU, a test dump stalled at site (xmit: holding
-// eth0's transmit lock; driver: inside eth0's driver) when an NMI panics
-// the same CPU. Targets on eth0 (catcher a) and eth1 (catcher b).
+// eth0's transmit lock; driver: inside eth0's driver; napi: inside eth0's
+// NAPI poll, which a 16-copy dump over a dry ring reaches) when an NMI
+// panics the same CPU. Targets on eth0 (catcher a) and eth1 (catcher b).
 func nmiDuringTestDump(t *testing.T, name, site string) (s *scenario, a, b []Event, console string) {
 	s = begin(t, name)
 	catA, pa := s.catcher("catcher-eth0", nil, "127.0.0.1")
 	catB, pb := s.catcher("catcher-eth1", nil, "127.0.0.1")
+	cmdline, copies := "unknown_nmi_panic", ""
+	if site == "napi" {
+		cmdline, copies = cmdline+" "+ringDry, "echo 16 > $P/copies"
+	}
 	vm := s.boot(armFault+setupEth1+`
 run netoopsctl set 10.0.2.2:$E2E_PORT
 run netoopsctl set --add 10.0.3.2:$E2E_PORT2
 cat $P/state
+`+copies+`
 known 20 nmi
 snapshot before
 arm `+site+` 1 30000
@@ -88,15 +101,20 @@ sleep 1
 echo 1 > $P/test &
 sleep 60
 fail "no panic"
-`, guestOpts{cmdline: "unknown_nmi_panic", qmp: true, timeout: 150 * time.Second, nics: []NIC{secondNIC},
+`, guestOpts{cmdline: cmdline, qmp: true, timeout: 150 * time.Second, nics: []NIC{secondNIC},
 		env: map[string]string{"E2E_PORT": itoa(pa[0]), "E2E_PORT2": itoa(pb[0])}})
 	if _, err := vm.WaitConsole(s.ctx, "E2E-ARMED", 120*time.Second); err != nil {
 		s.guestFailures(vm)
 		t.Fatalf("guest not ready: %v", err)
 	}
-	// The test dump starts a second after the marker and stalls at its
-	// first packet for 30 s.
-	time.Sleep(3 * time.Second)
+	// The test dump starts a second after the marker and stalls for 30 s
+	// at its first packet (xmit, driver) or its first poll (napi), which
+	// the fault's message on the console tells.
+	if _, err := vm.WaitConsole(s.ctx, "FAULT_INJECTION: forcing a failure", 60*time.Second); err != nil {
+		s.guestFailures(vm)
+		t.Fatalf("the stall was not injected: %v", err)
+	}
+	time.Sleep(time.Second)
 	if err := vm.InjectNMI(s.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +151,24 @@ func TestNMIDuringTestDump(t *testing.T) {
 		t.Error("the stall was not injected")
 	}
 	s.note("NMI on top of a test dump inside eth0's driver: eth0 left alone (%d panic events there), %d-byte panic dump through eth1",
+		len(eventsFor(a, "panic")), len(log))
+}
+
+// TestNMIDuringTestDumpPoll (review SF2, M1's NAPI row): the same NMI on
+// a test dump stalled inside eth0's NAPI poll (reached with eth0's ring
+// run dry): the panic leaves that NAPI instance alone and, being inside
+// one of eth0's NAPI polls on this CPU, does not call into eth0 at all;
+// the panic dump goes out through eth1 complete.
+func TestNMIDuringTestDumpPoll(t *testing.T) {
+	s, a, b, _ := nmiDuringTestDump(t, "nmi-during-test-napi", "napi")
+	log := s.readLog(eventsFor(b, "panic")[0])
+	if !strings.Contains(string(log), "netoops: panic takes over from the test dump of CPU 0, inside eth0's NAPI poll") {
+		t.Errorf("the panic dump does not say it left eth0's NAPI poll alone")
+	}
+	if p := eventsFor(a, "panic"); len(p) > 0 {
+		t.Errorf("the panic dump went out through eth0 (%d packets) while this CPU was inside eth0's NAPI poll", p[0].Packets)
+	}
+	s.note("NMI on top of a test dump inside eth0's NAPI poll: eth0 left alone (%d panic events there), %d-byte panic dump through eth1",
 		len(eventsFor(a, "panic")), len(log))
 }
 
