@@ -605,24 +605,36 @@ static void netoops_lost_txq(struct netdev_queue *txq)
 }
 
 /*
- * Undo what the dump of this context held: it faulted inside. What the
- * driver has (the fault was inside ndo_start_xmit() or a NAPI poll, which
- * may have left its ring halfway updated) stays taken, as at a take-over:
- * such a fault is in interrupt context (netoops_driver_bh_off()), so a
- * panic follows, and its dump does not send through that queue (its
- * trylock fails) nor, from this CPU, through that device (it is inside
- * one of its NAPI polls).
+ * Undo what the dump of this context held outside the driver: it faulted
+ * inside. What the driver has (the fault was inside ndo_start_xmit() or a
+ * NAPI poll, which may have left the device halfway updated) stays taken,
+ * as at a take-over: such a fault is in interrupt context
+ * (netoops_driver_bh_off()), so a panic follows (unless a die notifier,
+ * such as a debugger's, resumes the frame), and its dump on this CPU does
+ * not call into that device (netoops_inside_dev()).
  */
 static void netoops_unwind(struct netoops_dump *d)
 {
 	unsigned long v;
 
 	v = atomic_long_xchg(&d->hold_txq, 0);
-	if (v && !(v & NETOOPS_IN_DRIVER))
+	if (v & NETOOPS_IN_DRIVER) {
+		struct netdev_queue *q = (void *)(v & ~NETOOPS_IN_DRIVER);
+
+		pr_warn("fault inside %s's transmit: its lock stays taken\n",
+			q->dev->name);
+	} else if (v) {
 		netoops_release_txq((void *)v, false);
+	}
 	v = atomic_long_xchg(&d->hold_napi, 0);
-	if (v && !(v & NETOOPS_IN_DRIVER))
+	if (v & NETOOPS_IN_DRIVER) {
+		struct napi_struct *n = (void *)(v & ~NETOOPS_IN_DRIVER);
+
+		pr_warn("fault inside %s's NAPI poll: it stays taken\n",
+			n->dev->name);
+	} else if (v) {
 		netoops_release_napi((void *)v);
+	}
 }
 
 static bool netoops_holds(struct netoops_dump *d)
@@ -716,16 +728,47 @@ static struct napi_struct *netoops_txq_napi(const struct netdev_queue *txq)
 	return READ_ONCE(txq->napi);
 }
 
-/* Whether the driver tells which NAPI instance serves its queues. */
-static bool netoops_queues_have_napi(struct net_device *dev)
+/*
+ * Whether this CPU is inside @dev's driver: inside one of its NAPI polls
+ * (netpoll's rule), or holding one of its transmit locks, which a frame
+ * below this one took (a fault or an NMI came inside the driver's
+ * transmit, or the stack's). The driver may then hold locks of its own,
+ * device-wide, that this CPU would wait for forever.
+ */
+static bool netoops_inside_dev(struct net_device *dev, int cpu)
 {
 	unsigned int i;
 
-	for (i = 0; i < dev->real_num_tx_queues; i++) {
-		if (netoops_txq_napi(netdev_get_tx_queue(dev, i)))
+	if (netoops_napi_owner(dev, cpu))
+		return true;
+	for (i = 0; i < dev->num_tx_queues; i++) {
+		if (READ_ONCE(netdev_get_tx_queue(dev, i)->xmit_lock_owner) == cpu)
 			return true;
 	}
 	return false;
+}
+
+/*
+ * Whether this CPU may poll @napi: every queue it serves has its lock free
+ * (see netoops_poll()), and it serves one. A walk of all the queues.
+ */
+static bool netoops_napi_pollable(struct net_device *dev,
+				  struct napi_struct *napi)
+{
+	bool serves = false;
+	unsigned int i;
+
+	for (i = 0; i < dev->real_num_tx_queues; i++) {
+		struct netdev_queue *txq = netdev_get_tx_queue(dev, i);
+
+		if (netoops_txq_napi(txq) != napi)
+			continue;
+		if (!__netif_tx_trylock(txq))
+			return false;
+		__netif_tx_unlock(txq);
+		serves = true;
+	}
+	return serves;
 }
 
 /*
@@ -752,16 +795,17 @@ static void netoops_driver_bh_on(bool bh)
 }
 
 /*
- * Run the softirqs that the driver calls of a test dump raised (they run
- * with interrupts off, and netoops_driver_bh_on() leaves them pending)
- * rather than leave them for the next interrupt on this CPU, or for a CPU
- * going idle with softirq work pending. Only from the test dump's kernel
- * thread, with interrupts on: an oops dump runs in a context that has just
- * faulted, a panic with interrupts off.
+ * Run the softirqs that the driver calls raised (they run with interrupts
+ * off, and netoops_driver_bh_on() leaves them pending) rather than leave
+ * them for the next interrupt on this CPU, or for a CPU going idle with
+ * softirq work pending. Only in task context with interrupts and bottom
+ * halves on, where any local_bh_enable() would run them: a test dump's
+ * kernel thread, a shutdown dump, an oops dump in such a task (which
+ * exits next, running them too). Never while a panic is in progress.
  */
 static void netoops_run_softirqs(void)
 {
-	if (panic_in_progress())
+	if (panic_in_progress() || in_interrupt() || irqs_disabled())
 		return;
 	local_bh_disable();
 	local_bh_enable();
@@ -792,54 +836,82 @@ static void netoops_poll_one(struct netoops_dump *d, struct napi_struct *napi,
 		netoops_release_napi(napi);
 }
 
-/* The most NAPI instances one poll keeps from polling (see below). */
+/* The NAPI instances netoops_poll() lists as kept from polling, at most. */
 #define NETOOPS_MAX_HELD	16
 
+static bool netoops_napi_in(struct napi_struct *const *l, unsigned int n,
+			    const struct napi_struct *napi)
+{
+	while (n--) {
+		if (l[n] == napi)
+			return true;
+	}
+	return false;
+}
+
 /*
- * Let the driver clean up its transmit rings. Not from inside one of the
- * device's NAPI polls. Drivers take a queue's transmit lock in its transmit
- * completion, and a CPU that panic() stopped may hold one forever: with the
- * driver's queue-to-NAPI association (netif_queue_set_napi()), one walk of
- * the queues finds the NAPI instances that serve a queue whose lock is
- * held, and every other instance is polled (with more than
- * NETOOPS_MAX_HELD such queues, none is); without one, all of them, and
- * only while no transmit lock of the device is held. One walk, so that a
- * step costs O(queues + NAPI instances) on a NIC with a hundred of each.
+ * Let the driver clean up its transmit rings, unless this CPU is inside
+ * the device's driver. Drivers take a queue's transmit lock in its
+ * transmit completion, and a CPU that panic() stopped may hold one
+ * forever. With the driver's queue-to-NAPI association
+ * (netif_queue_set_napi()), the NAPI instances that serve a transmit queue
+ * are polled, but those serving one whose lock is held: one walk of the
+ * queues lists these, a second polls the others, so that a step costs
+ * O(queues) on a NIC with a hundred of them (with more than
+ * NETOOPS_MAX_HELD such instances, each instance's queues are checked
+ * instead). A queue whose lock is held and that no instance serves stops
+ * all polling, as does any held lock without the association: then
+ * nothing tells which instance cleans what.
  */
 static void netoops_poll(struct netoops_dump *d, struct net_device *dev)
 {
-	struct napi_struct *held[NETOOPS_MAX_HELD], *napi;
-	unsigned int i, j, nheld = 0;
+	struct napi_struct *held[NETOOPS_MAX_HELD], *napi, *last = NULL;
+	unsigned int i, nheld = 0;
 	int cpu = smp_processor_id();
+	bool assoc = false;
 
-	if (netoops_napi_owner(dev, cpu))
+	if (netoops_inside_dev(dev, cpu))
 		return;
-	if (!netoops_queues_have_napi(dev)) {
+	for (i = 0; i < dev->real_num_tx_queues; i++) {
+		struct netdev_queue *txq = netdev_get_tx_queue(dev, i);
+
+		napi = netoops_txq_napi(txq);
+		assoc |= !!napi;
+		if (napi && netoops_napi_in(held, nheld, napi))
+			continue;
+		if (__netif_tx_trylock(txq)) {
+			__netif_tx_unlock(txq);
+			continue;
+		}
+		if (!napi)
+			return;
+		if (nheld == ARRAY_SIZE(held)) {
+			list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
+				if (netoops_napi_pollable(dev, napi))
+					netoops_poll_one(d, napi, cpu);
+			}
+			return;
+		}
+		held[nheld++] = napi;
+	}
+	if (!assoc) {
 		if (!netoops_txqs_free(dev))
 			return;
 		list_for_each_entry_rcu(napi, &dev->napi_list, dev_list)
 			netoops_poll_one(d, napi, cpu);
 		return;
 	}
+	/*
+	 * Under RCU, as the netlink queue dump reads it: drivers clear the
+	 * association before netif_napi_del(), which waits for a grace
+	 * period.
+	 */
 	for (i = 0; i < dev->real_num_tx_queues; i++) {
-		struct netdev_queue *txq = netdev_get_tx_queue(dev, i);
-
-		napi = netoops_txq_napi(txq);
-		if (!napi)
+		napi = netoops_txq_napi(netdev_get_tx_queue(dev, i));
+		if (!napi || napi == last || netoops_napi_in(held, nheld, napi))
 			continue;
-		if (__netif_tx_trylock(txq)) {
-			__netif_tx_unlock(txq);
-			continue;
-		}
-		if (nheld == ARRAY_SIZE(held))
-			return;
-		held[nheld++] = napi;
-	}
-	list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
-		for (j = 0; j < nheld && held[j] != napi; j++)
-			;
-		if (j == nheld)
-			netoops_poll_one(d, napi, cpu);
+		last = napi;
+		netoops_poll_one(d, napi, cpu);
 	}
 }
 
@@ -928,8 +1000,9 @@ static netdev_tx_t netoops_xmit_queue(struct netoops_dump *d,
 /*
  * Hand a frame to the driver; any queue that has room will do, starting
  * with this CPU's own, so that dumps on two CPUs use different queues.
- * Not while this CPU is inside one of the device's NAPI polls (netpoll's
- * rule): the driver is in the middle of something.
+ * Not while this CPU is inside the device's driver (one of its NAPI polls,
+ * netpoll's rule, or its transmit): the driver is in the middle of
+ * something.
  */
 static int netoops_xmit(struct netoops_dump *d, struct net_device *dev,
 			struct sk_buff *skb, struct netoops_deadline *dl)
@@ -939,7 +1012,7 @@ static int netoops_xmit(struct netoops_dump *d, struct net_device *dev,
 	netdev_tx_t status;
 
 	for (;;) {
-		if (netoops_napi_owner(dev, cpu))
+		if (netoops_inside_dev(dev, cpu))
 			return -EBUSY;
 		for (k = 0; k < n; k++) {
 			struct netdev_queue *txq;
@@ -1309,9 +1382,9 @@ static long netoops_send_dump(struct netoops_dump *d, const char *text)
 					d->live[i] = false;
 					break;
 				}
-				if (irqs_off)
+				if (irqs_off) {
 					touch_nmi_watchdog();
-				else if (d->test) {
+				} else if (d->test) {
 					netoops_run_softirqs();
 					cond_resched();
 				}
@@ -1465,8 +1538,9 @@ static void netoops_test_put(struct netoops_test *t)
 /*
  * An oops inside a dump: the dump of this very context (same task, same
  * interrupt level) faulted, in netoops or in the driver, and its frame
- * never comes back. Undo what it held, so that the device, later dumps and
- * tests keep working, and end it (and its test write).
+ * never comes back. Undo what it held outside the driver, so that the
+ * device, later dumps and tests keep working, and end it (and its test
+ * write).
  */
 static bool netoops_dump_faulted(void)
 {
@@ -1551,6 +1625,9 @@ static long netoops_dump(u8 reason, const char *text, struct netoops_test *test)
 		netoops_oops_sent();
 	ret = netoops_send_dump(d, text);
 	netoops_release(d);
+	/* An emergency restart follows at once. */
+	if (reason != NETOOPS_REASON_EMERG)
+		netoops_run_softirqs();
 	return ret;
 }
 
@@ -2621,7 +2698,6 @@ static int netoops_test_thread(void *arg)
 	struct netoops_test *t = arg;
 
 	t->result = netoops_dump(NETOOPS_REASON_TEST, "netoops test dump", t);
-	netoops_run_softirqs();
 	complete(&t->done);
 	netoops_test_put(t);
 	module_put_and_kthread_exit(0);

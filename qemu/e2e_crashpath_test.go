@@ -651,12 +651,13 @@ fail "no panic"
 	if n := strings.Count(console, "FAULT_INJECTION: forcing a failure"); n != 1 {
 		t.Errorf("the fault fired %d times, want once", n)
 	}
-	for _, want := range []string{"RIP: 0010:netoops_", "Fatal exception in interrupt"} {
+	left := "netoops: fault inside eth0's " + what
+	for _, want := range []string{"RIP: 0010:netoops_", left, "Fatal exception in interrupt"} {
 		if !strings.Contains(console, want) {
 			t.Errorf("console lacks %q", want)
 		}
 	}
-	log := s.checkDump(ev, "panic", s.upload("before"), console, "drvfault", 20, "Kernel panic - not syncing: Fatal exception in interrupt")
+	log := s.checkDump(ev, "panic", s.upload("before"), console, "drvfault", 20, "Kernel panic - not syncing: Fatal exception in interrupt", left)
 	// Let the other catcher see whatever eth0 sent.
 	time.Sleep(3 * time.Second)
 	aEvs, err := catA.ReadEvents()
