@@ -84,6 +84,7 @@
 #include <net/ip6_checksum.h>
 #include <net/ipv6.h>
 #include <net/net_debug.h>
+#include <net/netdev_rx_queue.h>
 #include <net/udp.h>
 
 #define NETOOPS_MAGIC		0x4e4f5053	/* "NOPS" */
@@ -540,10 +541,11 @@ static bool netoops_wait_step(struct netoops_dump *d,
  * step and releases nothing. Between a trylock (or the NAPI poll_owner
  * cmpxchg) and netoops_hold(), and between netoops_unhold() and the
  * unlock, a lock is held with no record, as it is during the probes of
- * netoops_txqs_free() and netoops_poll(). A panic that stops a
+ * netoops_txqs_free() and netoops_poll(). A panic that stops another
  * CPU there finds what it finds for a holder stopped inside the driver:
  * that queue's trylock fails (and the NAPI instances serving it are not
- * polled), or that NAPI instance is not polled.
+ * polled), or that NAPI instance is not polled. A panic that interrupts
+ * this CPU there does not use the device at all (netoops_inside_dev()).
  */
 static void netoops_hold(struct netoops_dump *d, atomic_long_t *hold,
 			 void *p)
@@ -609,9 +611,10 @@ static void netoops_lost_txq(struct netdev_queue *txq)
  * inside. What the driver has (the fault was inside ndo_start_xmit() or a
  * NAPI poll, which may have left the device halfway updated) stays taken,
  * as at a take-over: such a fault is in interrupt context
- * (netoops_driver_bh_off()), so a panic follows (unless a die notifier,
- * such as a debugger's, resumes the frame), and its dump on this CPU does
- * not call into that device (netoops_inside_dev()).
+ * (netoops_driver_bh_off()), so a panic follows, and its dump on this CPU
+ * does not call into that device (netoops_inside_dev()). (A die notifier,
+ * such as a debugger's, that resumes the faulted frame is not supported:
+ * the dump it returns to has been ended.)
  */
 static void netoops_unwind(struct netoops_dump *d)
 {
@@ -621,8 +624,8 @@ static void netoops_unwind(struct netoops_dump *d)
 	if (v & NETOOPS_IN_DRIVER) {
 		struct netdev_queue *q = (void *)(v & ~NETOOPS_IN_DRIVER);
 
-		pr_warn("fault inside %s's transmit: its lock stays taken\n",
-			q->dev->name);
+		pr_warn("fault inside %s's transmit: queue %u stays locked\n",
+			q->dev->name, (unsigned int)(q - q->dev->_tx));
 	} else if (v) {
 		netoops_release_txq((void *)v, false);
 	}
@@ -630,8 +633,8 @@ static void netoops_unwind(struct netoops_dump *d)
 	if (v & NETOOPS_IN_DRIVER) {
 		struct napi_struct *n = (void *)(v & ~NETOOPS_IN_DRIVER);
 
-		pr_warn("fault inside %s's NAPI poll: it stays taken\n",
-			n->dev->name);
+		pr_warn("fault inside %s's NAPI poll: it stays CPU %d's\n",
+			n->dev->name, smp_processor_id());
 	} else if (v) {
 		netoops_release_napi((void *)v);
 	}
@@ -648,9 +651,9 @@ static bool netoops_holds(struct netoops_dump *d)
  * happened. @o is never coming back to it: panic() stopped the other CPUs
  * and does not return to a dump it interrupted on this one. What the
  * driver has (@o was stopped inside ndo_start_xmit() or a NAPI poll) is
- * left alone: that queue's trylock keeps failing and this CPU does not
- * poll or use a device whose NAPI instance it owns, so the panic dump goes
- * through other queues and targets.
+ * left alone: that queue's trylock keeps failing (the panic dump goes
+ * through the device's other queues), and if @o ran on this CPU, the
+ * panic dump does not use that device at all (netoops_inside_dev()).
  */
 static void netoops_take_over(struct netoops_dump *o)
 {
@@ -728,12 +731,26 @@ static struct napi_struct *netoops_txq_napi(const struct netdev_queue *txq)
 	return READ_ONCE(txq->napi);
 }
 
+/* Whether the driver tells which NAPI instance serves a receive queue. */
+static bool netoops_rx_assoc(struct net_device *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->real_num_rx_queues; i++) {
+		if (READ_ONCE(__netif_get_rx_queue(dev, i)->napi))
+			return true;
+	}
+	return false;
+}
+
 /*
- * Whether this CPU is inside @dev's driver: inside one of its NAPI polls
- * (netpoll's rule), or holding one of its transmit locks, which a frame
+ * Whether this CPU is inside @dev's NAPI poll or transmit: polling one of
+ * its NAPI instances, or holding one of its transmit locks, which a frame
  * below this one took (a fault or an NMI came inside the driver's
- * transmit, or the stack's). The driver may then hold locks of its own,
- * device-wide, that this CPU would wait for forever.
+ * transmit, or the stack's). These are netpoll's two rules
+ * (netpoll_owner_active(), netif_local_xmit_active()). The driver may then
+ * hold locks of its own, device-wide, that this CPU would wait for
+ * forever. Its interrupt handler and other entry points are not seen.
  */
 static bool netoops_inside_dev(struct net_device *dev, int cpu)
 {
@@ -742,7 +759,9 @@ static bool netoops_inside_dev(struct net_device *dev, int cpu)
 	if (netoops_napi_owner(dev, cpu))
 		return true;
 	for (i = 0; i < dev->num_tx_queues; i++) {
-		if (READ_ONCE(netdev_get_tx_queue(dev, i)->xmit_lock_owner) == cpu)
+		struct netdev_queue *txq = netdev_get_tx_queue(dev, i);
+
+		if (READ_ONCE(txq->xmit_lock_owner) == cpu)
 			return true;
 	}
 	return false;
@@ -799,9 +818,9 @@ static void netoops_driver_bh_on(bool bh)
  * off, and netoops_driver_bh_on() leaves them pending) rather than leave
  * them for the next interrupt on this CPU, or for a CPU going idle with
  * softirq work pending. Only in task context with interrupts and bottom
- * halves on, where any local_bh_enable() would run them: a test dump's
- * kernel thread, a shutdown dump, an oops dump in such a task (which
- * exits next, running them too). Never while a panic is in progress.
+ * halves on, where any local_bh_enable() or interrupt would run them: a
+ * test dump's kernel thread, a shutdown dump, an oops dump in such a task
+ * (which exits or panics next). Never while a panic is in progress.
  */
 static void netoops_run_softirqs(void)
 {
@@ -851,24 +870,27 @@ static bool netoops_napi_in(struct napi_struct *const *l, unsigned int n,
 
 /*
  * Let the driver clean up its transmit rings, unless this CPU is inside
- * the device's driver. Drivers take a queue's transmit lock in its
- * transmit completion, and a CPU that panic() stopped may hold one
+ * the device's NAPI poll or transmit. Drivers take a queue's transmit lock
+ * in its transmit completion, and a CPU that panic() stopped may hold one
  * forever. With the driver's queue-to-NAPI association
  * (netif_queue_set_napi()), the NAPI instances that serve a transmit queue
- * are polled, but those serving one whose lock is held: one walk of the
- * queues lists these, a second polls the others, so that a step costs
- * O(queues) on a NIC with a hundred of them (with more than
- * NETOOPS_MAX_HELD such instances, each instance's queues are checked
- * instead). A queue whose lock is held and that no instance serves stops
- * all polling, as does any held lock without the association: then
- * nothing tells which instance cleans what.
+ * are polled, but those serving one whose lock is held: a first walk of
+ * the queues lists these, a second polls the others, once per run of
+ * queues they serve (so an instance serving queues of several traffic
+ * classes is polled once for each). With more than NETOOPS_MAX_HELD of
+ * them, each instance's queues are checked instead. Instances that serve
+ * no transmit queue are left alone: they may refill receive rings, which
+ * allocates, even at budget 0. A held lock of a queue that no instance
+ * serves stops all polling. Without the association, every instance is
+ * polled (as netpoll does), and only while no transmit lock of the device
+ * is held; with it for receive queues only, none is.
  */
 static void netoops_poll(struct netoops_dump *d, struct net_device *dev)
 {
 	struct napi_struct *held[NETOOPS_MAX_HELD], *napi, *last = NULL;
-	unsigned int i, nheld = 0;
+	bool assoc = false, full = false;
 	int cpu = smp_processor_id();
-	bool assoc = false;
+	unsigned int i, nheld = 0;
 
 	if (netoops_inside_dev(dev, cpu))
 		return;
@@ -877,7 +899,7 @@ static void netoops_poll(struct netoops_dump *d, struct net_device *dev)
 
 		napi = netoops_txq_napi(txq);
 		assoc |= !!napi;
-		if (napi && netoops_napi_in(held, nheld, napi))
+		if (napi && (full || netoops_napi_in(held, nheld, napi)))
 			continue;
 		if (__netif_tx_trylock(txq)) {
 			__netif_tx_unlock(txq);
@@ -885,26 +907,33 @@ static void netoops_poll(struct netoops_dump *d, struct net_device *dev)
 		}
 		if (!napi)
 			return;
-		if (nheld == ARRAY_SIZE(held)) {
-			list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
-				if (netoops_napi_pollable(dev, napi))
-					netoops_poll_one(d, napi, cpu);
-			}
-			return;
+		if (nheld < ARRAY_SIZE(held))
+			held[nheld++] = napi;
+		else
+			full = true;
+	}
+	if (full) {
+		list_for_each_entry_rcu(napi, &dev->napi_list, dev_list) {
+			if (netoops_napi_pollable(dev, napi))
+				netoops_poll_one(d, napi, cpu);
 		}
-		held[nheld++] = napi;
+		return;
 	}
 	if (!assoc) {
-		if (!netoops_txqs_free(dev))
+		if (netoops_rx_assoc(dev) || !netoops_txqs_free(dev))
 			return;
 		list_for_each_entry_rcu(napi, &dev->napi_list, dev_list)
 			netoops_poll_one(d, napi, cpu);
 		return;
 	}
 	/*
-	 * Under RCU, as the netlink queue dump reads it: drivers clear the
-	 * association before netif_napi_del(), which waits for a grace
-	 * period.
+	 * Calling the instance the association names is safe as long as the
+	 * driver clears the association before napi_disable() or
+	 * netif_napi_del() (as e1000, igb, tg3, ena and netvsc do): that
+	 * waits for a grace period, and kmsg_dump() and the dumps' packets
+	 * are inside RCU read-side sections. A driver that frees an instance
+	 * still named by a queue, without a grace period, would have netoops
+	 * call freed memory.
 	 */
 	for (i = 0; i < dev->real_num_tx_queues; i++) {
 		napi = netoops_txq_napi(netdev_get_tx_queue(dev, i));
@@ -1177,6 +1206,10 @@ static int netoops_send_piece(struct netoops_dump *d, int t,
 	err = -EMSGSIZE;
 	if (ip_len + sizeof(struct udphdr) + d->hdr_len + len >
 	    min(READ_ONCE(dev->mtu), tx->mtu))
+		goto out;
+	/* Not into a driver this CPU is inside (netoops_xmit()). */
+	err = -EBUSY;
+	if (netoops_inside_dev(dev, smp_processor_id()))
 		goto out;
 	err = -ETIMEDOUT;
 	skb = netoops_get_skb(d, tx, &dl, &slot);
