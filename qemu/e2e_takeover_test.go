@@ -139,19 +139,7 @@ fail "no panic"
 // through eth1 complete, and nothing of it through eth0. The driver before
 // the fix released the lock ("netoops_unwind") and sent through eth0 too.
 func TestNMIDuringTestDump(t *testing.T) {
-	s, a, b, console := nmiDuringTestDump(t, "nmi-during-test-driver", "driver")
-	log := s.readLog(eventsFor(b, "panic")[0])
-	if !strings.Contains(string(log), "netoops: panic takes over from the test dump of CPU 0, inside eth0's transmit") {
-		t.Errorf("the panic dump does not say it left eth0's driver call alone")
-	}
-	if p := eventsFor(a, "panic"); len(p) > 0 {
-		t.Errorf("the panic dump went out through eth0 (%d packets) while eth0's driver was in a call below it", p[0].Packets)
-	}
-	if !strings.Contains(console, "FAULT_INJECTION: forcing a failure") {
-		t.Error("the stall was not injected")
-	}
-	s.note("NMI on top of a test dump inside eth0's driver: eth0 left alone (%d panic events there), %d-byte panic dump through eth1",
-		len(eventsFor(a, "panic")), len(log))
+	nmiInsideDriver(t, "nmi-during-test-driver", "driver", "transmit")
 }
 
 // TestNMIDuringTestDumpPoll (review SF2, M1's NAPI row): the same NMI on
@@ -160,16 +148,25 @@ func TestNMIDuringTestDump(t *testing.T) {
 // one of eth0's NAPI polls on this CPU, does not call into eth0 at all;
 // the panic dump goes out through eth1 complete.
 func TestNMIDuringTestDumpPoll(t *testing.T) {
-	s, a, b, _ := nmiDuringTestDump(t, "nmi-during-test-napi", "napi")
+	nmiInsideDriver(t, "nmi-during-test-napi", "napi", "NAPI poll")
+}
+
+// nmiInsideDriver: nmiDuringTestDump at a site inside eth0's driver (what
+// names the call); the panic leaves eth0 alone.
+func nmiInsideDriver(t *testing.T, name, site, what string) {
+	s, a, b, console := nmiDuringTestDump(t, name, site)
 	log := s.readLog(eventsFor(b, "panic")[0])
-	if !strings.Contains(string(log), "netoops: panic takes over from the test dump of CPU 0, inside eth0's NAPI poll") {
-		t.Errorf("the panic dump does not say it left eth0's NAPI poll alone")
+	if !strings.Contains(string(log), "netoops: panic takes over from the test dump of CPU 0, inside eth0's "+what) {
+		t.Errorf("the panic dump does not say it left eth0's %s alone", what)
 	}
 	if p := eventsFor(a, "panic"); len(p) > 0 {
-		t.Errorf("the panic dump went out through eth0 (%d packets) while this CPU was inside eth0's NAPI poll", p[0].Packets)
+		t.Errorf("the panic dump went out through eth0 (%d packets) while this CPU was inside eth0's %s", p[0].Packets, what)
 	}
-	s.note("NMI on top of a test dump inside eth0's NAPI poll: eth0 left alone (%d panic events there), %d-byte panic dump through eth1",
-		len(eventsFor(a, "panic")), len(log))
+	if !strings.Contains(console, "FAULT_INJECTION: forcing a failure") {
+		t.Error("the stall was not injected")
+	}
+	s.note("NMI on top of a test dump inside eth0's %s: eth0 left alone (%d panic events there), %d-byte panic dump through eth1",
+		what, len(eventsFor(a, "panic")), len(log))
 }
 
 // TestNMIDuringTestDumpOutsideDriver: the same NMI, but the test dump is
