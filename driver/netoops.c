@@ -710,6 +710,22 @@ static bool netoops_napi_owner(struct net_device *dev, int cpu)
 	return false;
 }
 
+/*
+ * The first of @dev's transmit queues from @i whose lock is held right now,
+ * or real_num_tx_queues.
+ */
+static unsigned int netoops_next_held(struct net_device *dev, unsigned int i)
+{
+	for (; i < dev->real_num_tx_queues; i++) {
+		struct netdev_queue *txq = netdev_get_tx_queue(dev, i);
+
+		if (!__netif_tx_trylock(txq))
+			return i;
+		__netif_tx_unlock(txq);
+	}
+	return i;
+}
+
 /* Whether no transmit lock of @dev is held right now. */
 static bool netoops_txqs_free(struct net_device *dev)
 {
@@ -729,6 +745,18 @@ static bool netoops_txqs_free(struct net_device *dev)
 static struct napi_struct *netoops_txq_napi(const struct netdev_queue *txq)
 {
 	return READ_ONCE(txq->napi);
+}
+
+/* Whether the driver tells which NAPI instance serves a transmit queue. */
+static bool netoops_tx_assoc(struct net_device *dev)
+{
+	unsigned int i;
+
+	for (i = 0; i < dev->real_num_tx_queues; i++) {
+		if (netoops_txq_napi(netdev_get_tx_queue(dev, i)))
+			return true;
+	}
+	return false;
 }
 
 /* Whether the driver tells which NAPI instance serves a receive queue. */
@@ -888,25 +916,19 @@ static bool netoops_napi_in(struct napi_struct *const *l, unsigned int n,
 static void netoops_poll(struct netoops_dump *d, struct net_device *dev)
 {
 	struct napi_struct *held[NETOOPS_MAX_HELD], *napi, *last = NULL;
-	bool assoc = false, full = false;
+	unsigned int i, n = dev->real_num_tx_queues, nheld = 0;
 	int cpu = smp_processor_id();
-	unsigned int i, nheld = 0;
+	bool full = false;
 
 	if (netoops_inside_dev(dev, cpu))
 		return;
-	for (i = 0; i < dev->real_num_tx_queues; i++) {
-		struct netdev_queue *txq = netdev_get_tx_queue(dev, i);
-
-		napi = netoops_txq_napi(txq);
-		assoc |= !!napi;
-		if (napi && (full || netoops_napi_in(held, nheld, napi)))
-			continue;
-		if (__netif_tx_trylock(txq)) {
-			__netif_tx_unlock(txq);
-			continue;
-		}
+	for (i = netoops_next_held(dev, 0); i < n;
+	     i = netoops_next_held(dev, i + 1)) {
+		napi = netoops_txq_napi(netdev_get_tx_queue(dev, i));
 		if (!napi)
 			return;
+		if (full || netoops_napi_in(held, nheld, napi))
+			continue;
 		if (nheld < ARRAY_SIZE(held))
 			held[nheld++] = napi;
 		else
@@ -919,7 +941,7 @@ static void netoops_poll(struct netoops_dump *d, struct net_device *dev)
 		}
 		return;
 	}
-	if (!assoc) {
+	if (!netoops_tx_assoc(dev)) {
 		if (netoops_rx_assoc(dev) || !netoops_txqs_free(dev))
 			return;
 		list_for_each_entry_rcu(napi, &dev->napi_list, dev_list)
@@ -935,7 +957,7 @@ static void netoops_poll(struct netoops_dump *d, struct net_device *dev)
 	 * still named by a queue, without a grace period, would have netoops
 	 * call freed memory.
 	 */
-	for (i = 0; i < dev->real_num_tx_queues; i++) {
+	for (i = 0; i < n; i++) {
 		napi = netoops_txq_napi(netdev_get_tx_queue(dev, i));
 		if (!napi || napi == last || netoops_napi_in(held, nheld, napi))
 			continue;
