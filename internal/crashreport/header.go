@@ -149,10 +149,6 @@ func parseHeader(t []byte) (header, bool) {
 	return header{}, false
 }
 
-// parseFortify: CONFIG_FORTIFY_SOURCE's "memcpy: detected buffer
-// overflow: 20 byte write of buffer size 16" and "memcpy: detected
-// field-spanning write (size 20) of single field ...", printed before the
-// WARNING or BUG they come with.
 // fortifyName: the bytes of a function name in a fortify message (a
 // symbol's, without '.'). A table, since parseFortify looks at most lines.
 var fortifyName = func() (t [256]bool) {
@@ -162,6 +158,10 @@ var fortifyName = func() (t [256]bool) {
 	return t
 }()
 
+// parseFortify: CONFIG_FORTIFY_SOURCE's "memcpy: detected buffer
+// overflow: 20 byte write of buffer size 16" and "memcpy: detected
+// field-spanning write (size 20) of single field ...", printed before the
+// WARNING or BUG they come with.
 func parseFortify(t []byte) (header, bool) {
 	i, n := 0, min(len(t), 32)
 	for i < n && fortifyName[t[i]] {
